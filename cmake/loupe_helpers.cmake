@@ -13,7 +13,7 @@ if(LOUPE_SANITIZE)
 endif()
 
 # Boost.Asio/Beast: no deprecated APIs, standalone error codes.
-add_compile_definitions(BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+add_compile_definitions(BOOST_ASIO_NO_DEPRECATED)
 
 # loupe_cc_library(NAME name SRCS ... DEPS ...)
 function(loupe_cc_library)

@@ -6,9 +6,10 @@
 //
 // Thread safety: Match() and Compute() may be called from any thread
 // concurrently. SetProjectModels() takes an internal lock and may run
-// concurrently with readers; pointers returned by Match() stay valid until the
-// next SetProjectModels() call for that project, so callers must use them
-// immediately (the ingest writer does).
+// concurrently with readers. Pointers returned by Match() stay valid for at
+// least five minutes after a SetProjectModels() call replaces them (replaced
+// lists are retired, not freed at once), so a caller may Match() and then
+// Compute() without holding a lock; do not keep them longer.
 
 #include <cstdint>
 #include <map>

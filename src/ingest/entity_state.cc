@@ -1,0 +1,257 @@
+#include "ingest/entity_state.h"
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+#include <vector>
+
+#include "common/hash.h"
+
+namespace loupe {
+namespace {
+
+namespace json = boost::json;
+
+enum class Rule { kIgnore, kFirst, kLast, kLastTruthy, kPerKey, kUnion };
+
+Rule TraceRule(std::string_view f) {
+  if (f == "id" || f == "timestamp" || f == "environment") return Rule::kFirst;
+  if (f == "input" || f == "output") return Rule::kLastTruthy;
+  if (f == "metadata") return Rule::kPerKey;
+  if (f == "tags") return Rule::kUnion;
+  if (f == "name" || f == "userId" || f == "sessionId" || f == "release" || f == "version" ||
+      f == "externalId" || f == "public") {
+    return Rule::kLast;
+  }
+  return Rule::kIgnore;
+}
+
+Rule ObservationRule(std::string_view f) {
+  if (f == "id" || f == "traceId" || f == "type" || f == "startTime" || f == "environment" ||
+      f == "_typeFallback") {
+    return Rule::kFirst;
+  }
+  if (f == "input" || f == "output") return Rule::kLastTruthy;
+  if (f == "metadata" || f == "modelParameters" || f == "_usage" || f == "_cost") {
+    return Rule::kPerKey;
+  }
+  if (f == "endTime" || f == "completionStartTime" || f == "name" || f == "level" ||
+      f == "statusMessage" || f == "parentObservationId" || f == "version" || f == "model" ||
+      f == "promptName" || f == "promptVersion") {
+    return Rule::kLast;
+  }
+  return Rule::kIgnore;
+}
+
+Rule ScoreRule(std::string_view f) {
+  if (f == "id" || f == "timestamp" || f == "traceId" || f == "environment") return Rule::kFirst;
+  if (f == "name" || f == "value" || f == "stringValue" || f == "dataType" || f == "source" ||
+      f == "comment" || f == "metadata" || f == "observationId" || f == "sessionId" ||
+      f == "datasetRunId" || f == "configId" || f == "queueId" || f == "authorUserId" ||
+      f == "executionTraceId" || f == "_sdkName" || f == "_sdkVersion") {
+    return Rule::kLast;
+  }
+  return Rule::kIgnore;
+}
+
+using OrderKey = std::tuple<int64_t, int64_t, int64_t>;
+
+OrderKey KeyOf(const json::array& slot) {
+  auto num = [&](size_t i) -> int64_t {
+    if (i >= slot.size()) return 0;
+    const json::value& v = slot[i];
+    return v.is_int64() ? v.as_int64() : 0;
+  };
+  return {num(1), num(2), num(3)};
+}
+
+json::array MakeSlot(const json::value& value, const OrderKey& key) {
+  json::array slot;
+  slot.reserve(4);
+  slot.push_back(value);
+  slot.push_back(std::get<0>(key));
+  slot.push_back(std::get<1>(key));
+  slot.push_back(std::get<2>(key));
+  return slot;
+}
+
+bool Truthy(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null:
+      return false;
+    case json::kind::bool_:
+      return v.as_bool();
+    case json::kind::int64:
+      return v.as_int64() != 0;
+    case json::kind::uint64:
+      return v.as_uint64() != 0;
+    case json::kind::double_:
+      return v.as_double() != 0;
+    case json::kind::string:
+      return !v.as_string().empty();
+    default:
+      return true;
+  }
+}
+
+// Applies the kFirst/kLast/kLastTruthy rule to one slot in `container`.
+void ApplyScalar(json::object& container, std::string_view name, const json::value& value,
+                 const OrderKey& key, Rule rule) {
+  json::value* existing = container.if_contains(name);
+  if (!existing || !existing->is_array()) {
+    container[name] = MakeSlot(value, key);
+    return;
+  }
+  OrderKey old = KeyOf(existing->as_array());
+  bool replace = rule == Rule::kFirst ? key < old : key >= old;
+  if (replace) *existing = MakeSlot(value, key);
+}
+
+}  // namespace
+
+absl::StatusOr<EntityState> EntityState::Parse(std::string_view serialized) {
+  EntityState state;
+  if (serialized.empty()) return state;
+  boost::system::error_code ec;
+  json::value v = json::parse(serialized, ec);
+  if (ec || !v.is_object()) return absl::DataLossError("corrupt entity state");
+  json::object& o = v.as_object();
+  if (json::value* f = o.if_contains("f"); f && f->is_object()) state.fields_ = f->as_object();
+  if (json::value* d = o.if_contains("d"); d && d->is_object()) state.derived_ = d->as_object();
+  return state;
+}
+
+std::string EntityState::Serialize() const {
+  json::object o;
+  o["f"] = fields_;
+  if (!derived_.empty()) o["d"] = derived_;
+  return json::serialize(o);
+}
+
+void EntityState::Apply(const IngestEvent& event) {
+  const OrderKey key{event.timestamp_us, event.is_update ? 1 : 0, IdHash64(event.event_id)};
+  auto rule_for = [&](std::string_view f) {
+    switch (event.kind) {
+      case EntityKind::kTrace:
+        return TraceRule(f);
+      case EntityKind::kObservation:
+        return ObservationRule(f);
+      case EntityKind::kScore:
+        return ScoreRule(f);
+    }
+    return Rule::kIgnore;
+  };
+
+  // Fields every event of a kind implies, even when the body omits them.
+  json::object implied;
+  const int64_t envelope_ms = event.timestamp_us / 1000;
+  switch (event.kind) {
+    case EntityKind::kTrace:
+      implied["timestamp"] = envelope_ms;
+      break;
+    case EntityKind::kObservation:
+      implied["startTime"] = envelope_ms;
+      if (!event.observation_type.empty()) {
+        implied[event.is_update ? "_typeFallback" : "type"] = event.observation_type;
+      }
+      break;
+    case EntityKind::kScore:
+      implied["timestamp"] = envelope_ms;
+      if (!event.sdk_name.empty()) implied["_sdkName"] = event.sdk_name;
+      if (!event.sdk_version.empty()) implied["_sdkVersion"] = event.sdk_version;
+      break;
+  }
+
+  auto apply_field = [&](std::string_view name, const json::value& value) {
+    Rule rule = rule_for(name);
+    switch (rule) {
+      case Rule::kIgnore:
+        return;
+      case Rule::kFirst:
+        if (value.is_null()) return;  // an immutable field is never "set" to null
+        ApplyScalar(fields_, name, value, key, rule);
+        return;
+      case Rule::kLast:
+        ApplyScalar(fields_, name, value, key, rule);
+        return;
+      case Rule::kLastTruthy:
+        if (!Truthy(value)) return;
+        ApplyScalar(fields_, name, value, key, Rule::kLast);
+        return;
+      case Rule::kPerKey: {
+        if (!value.is_object() || value.as_object().empty()) return;
+        json::value& slotv = fields_[name];
+        if (!slotv.is_object()) slotv = json::object();
+        for (const auto& kv : value.as_object()) {
+          ApplyScalar(slotv.as_object(), kv.key(), kv.value(), key, Rule::kLast);
+        }
+        return;
+      }
+      case Rule::kUnion: {
+        if (!value.is_array()) return;
+        std::set<std::string> tags;
+        if (const json::value* cur = fields_.if_contains(name); cur && cur->is_array()) {
+          for (const auto& t : cur->as_array()) {
+            if (t.is_string()) tags.emplace(t.as_string());
+          }
+        }
+        for (const auto& t : value.as_array()) {
+          if (t.is_string()) tags.emplace(t.as_string());
+        }
+        json::array out;
+        for (const auto& t : tags) out.emplace_back(t);
+        fields_[name] = std::move(out);
+        return;
+      }
+    }
+  };
+
+  for (const auto& kv : implied) {
+    if (!event.body.contains(kv.key()) || event.body.at(kv.key()).is_null()) {
+      apply_field(kv.key(), kv.value());
+    }
+  }
+  for (const auto& kv : event.body) apply_field(kv.key(), kv.value());
+}
+
+const json::value* EntityState::Get(std::string_view field) const {
+  const json::value* v = fields_.if_contains(field);
+  if (!v) return nullptr;
+  if (v->is_array()) {
+    const json::array& a = v->as_array();
+    // Scalar slots are [value, ts, rank, tiebreak]; union fields are plain arrays.
+    if (a.size() == 4 && a[1].is_int64() && a[2].is_int64() && a[3].is_int64() &&
+        field != "tags") {
+      return &a[0];
+    }
+  }
+  return v;
+}
+
+json::object EntityState::GetObject(std::string_view field) const {
+  json::object out;
+  const json::value* v = fields_.if_contains(field);
+  if (!v || !v->is_object()) return out;
+  // Keys in sorted order, so the result does not depend on arrival order.
+  std::vector<std::string_view> keys;
+  for (const auto& kv : v->as_object()) keys.push_back(kv.key());
+  std::sort(keys.begin(), keys.end());
+  for (std::string_view k : keys) {
+    const json::value& slot = v->as_object().at(k);
+    if (slot.is_array() && !slot.as_array().empty()) out[k] = slot.as_array()[0];
+  }
+  return out;
+}
+
+std::string EntityState::GetString(std::string_view field) const {
+  const json::value* v = Get(field);
+  if (!v || !v->is_string()) return "";
+  return std::string(v->as_string());
+}
+
+bool EntityState::Has(std::string_view field) const {
+  const json::value* v = Get(field);
+  return v && !v->is_null();
+}
+
+}  // namespace loupe

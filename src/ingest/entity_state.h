@@ -1,0 +1,60 @@
+#pragma once
+
+// The merge state of one trace, observation or score: every field with the
+// order key of the event that last decided it. Applying events in any order
+// gives the same state, which is what makes ingestion order-independent and
+// idempotent across requests:
+//   - kFirst fields (ids, start times, environment) keep the value of the
+//     earliest event that set them;
+//   - kLast fields keep the value of the latest event that set them (an
+//     explicit null counts as set);
+//   - kLastTruthy (input/output) keeps the latest truthy value;
+//   - kPerKey maps (metadata, usage, cost, model parameters) apply the kLast
+//     rule to each top-level key;
+//   - kUnion (tags) is the sorted set union.
+// "Earliest/latest" is by (envelope timestamp, create before update, hash of
+// the event id), so re-sending an event changes nothing.
+//
+// Thread-compatible value type.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "boost/json.hpp"
+#include "ingest/event.h"
+
+namespace loupe {
+
+class EntityState {
+ public:
+  EntityState() = default;
+
+  // Restores a state produced by Serialize(). Fails on corrupt input.
+  static absl::StatusOr<EntityState> Parse(std::string_view serialized);
+  std::string Serialize() const;
+
+  bool empty() const { return fields_.empty(); }
+
+  // Merges one event of the matching entity kind.
+  void Apply(const IngestEvent& event);
+
+  // The merged value of a field, or nullptr if no event set it. For kPerKey
+  // fields this builds a plain object; use GetObject() for those.
+  const boost::json::value* Get(std::string_view field) const;
+  boost::json::object GetObject(std::string_view field) const;
+  std::string GetString(std::string_view field) const;  // "" when unset/null/not a string
+  bool Has(std::string_view field) const;                // set and not null
+
+  // Values the write path derives (cost, matched model) are kept beside the
+  // merged fields so reads do not recompute them.
+  boost::json::object& derived() { return derived_; }
+  const boost::json::object& derived() const { return derived_; }
+
+ private:
+  boost::json::object fields_;
+  boost::json::object derived_;
+};
+
+}  // namespace loupe

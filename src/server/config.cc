@@ -1,0 +1,62 @@
+#include "server/config.h"
+
+#include <charconv>
+#include <cstdlib>
+
+namespace loupe {
+namespace {
+
+std::string Env(const char* name, std::string def = "") {
+  const char* v = std::getenv(name);
+  return (v && *v) ? std::string(v) : def;
+}
+
+absl::StatusOr<int> EnvInt(const char* name, int def, int min, int max) {
+  std::string v = Env(name);
+  if (v.empty()) return def;
+  int out = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || p != v.data() + v.size() || out < min || out > max) {
+    return absl::InvalidArgumentError(std::string(name) + " must be an integer in [" +
+                                      std::to_string(min) + ", " + std::to_string(max) +
+                                      "], got '" + v + "'");
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ConfigFromEnv() {
+  Config c;
+  auto port = EnvInt("PORT", 3000, 0, 65535);
+  if (!port.ok()) return port.status();
+  c.port = *port;
+  auto threads = EnvInt("LOUPE_HTTP_THREADS", 16, 1, 1024);
+  if (!threads.ok()) return threads.status();
+  c.http_threads = *threads;
+  auto grace = EnvInt("LOUPE_SHUTDOWN_GRACE_SECONDS", 25, 0, 3600);
+  if (!grace.ok()) return grace.status();
+  c.shutdown_grace_seconds = *grace;
+  c.bind_address = Env("LOUPE_BIND_ADDRESS", "0.0.0.0");
+  c.data_dir = Env("LOUPE_DATA_DIR", "./data");
+  c.salt = Env("SALT");
+  c.public_url = Env("NEXTAUTH_URL");
+  InitConfig& i = c.init;
+  i.org_id = Env("LANGFUSE_INIT_ORG_ID");
+  i.org_name = Env("LANGFUSE_INIT_ORG_NAME");
+  i.project_id = Env("LANGFUSE_INIT_PROJECT_ID");
+  i.project_name = Env("LANGFUSE_INIT_PROJECT_NAME");
+  if (!Env("LANGFUSE_INIT_PROJECT_RETENTION").empty()) {
+    auto r = EnvInt("LANGFUSE_INIT_PROJECT_RETENTION", 0, 0, 100000);
+    if (!r.ok()) return r.status();
+    i.project_retention_days = *r;
+  }
+  i.public_key = Env("LANGFUSE_INIT_PROJECT_PUBLIC_KEY");
+  i.secret_key = Env("LANGFUSE_INIT_PROJECT_SECRET_KEY");
+  i.user_email = Env("LANGFUSE_INIT_USER_EMAIL");
+  i.user_name = Env("LANGFUSE_INIT_USER_NAME");
+  i.user_password = Env("LANGFUSE_INIT_USER_PASSWORD");
+  return c;
+}
+
+}  // namespace loupe

@@ -1,0 +1,35 @@
+#pragma once
+
+// Process configuration, read from the same environment variables a Langfuse
+// deployment uses (plus LOUPE_* for what only Loupe has).
+
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace loupe {
+
+struct InitConfig {
+  std::string org_id, org_name;
+  std::string project_id, project_name;
+  std::optional<int> project_retention_days;
+  std::string public_key, secret_key;
+  std::string user_email, user_name, user_password;
+};
+
+struct Config {
+  int port = 3000;                      // PORT
+  std::string bind_address = "0.0.0.0"; // LOUPE_BIND_ADDRESS
+  std::string data_dir = "./data";      // LOUPE_DATA_DIR
+  int http_threads = 16;                // LOUPE_HTTP_THREADS
+  std::string salt;                     // SALT (generated and kept in the data dir if unset)
+  std::string public_url;               // NEXTAUTH_URL, for printed links
+  int shutdown_grace_seconds = 25;      // LOUPE_SHUTDOWN_GRACE_SECONDS
+  InitConfig init;                      // LANGFUSE_INIT_*
+};
+
+// Reads the environment; fails on malformed values (e.g. a non-numeric PORT).
+absl::StatusOr<Config> ConfigFromEnv();
+
+}  // namespace loupe

@@ -1,0 +1,128 @@
+#pragma once
+
+// EventStore: where traces, observations and scores live. The embedded
+// implementation is SQLite (storage/sqlite); the scale-out one is ClickHouse.
+//
+// Contract:
+//  - Write() merges a batch of validated events into the stored entities and
+//    returns only once the result is durable (a crash after it returns loses
+//    nothing). Events may arrive in any order and more than once; the stored
+//    entity is the same (see ingest/entity_state.h).
+//  - Reads see every write that has returned.
+//  - All methods are thread-safe. Errors: kUnavailable / kDataLoss /
+//    kInternal for storage failures; "not found" is an empty optional, not an
+//    error.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "ingest/event.h"
+#include "model/records.h"
+
+namespace loupe {
+
+struct PageRequest {
+  int page = 1;    // 1-based
+  int limit = 50;  // 1..100
+};
+
+template <typename T>
+struct PageResult {
+  std::vector<T> items;
+  int64_t total_items = 0;
+};
+
+struct TraceQuery {
+  PageRequest page;
+  std::optional<std::string> user_id, name, session_id, release, version;
+  std::vector<std::string> environments;  // any of
+  std::vector<std::string> tags;          // all of
+  std::optional<int64_t> from_ms, to_ms;  // timestamp >= from, < to
+  // Column of TraceRecord to sort by: timestamp, name, userId, sessionId,
+  // release, version, environment, createdAt, updatedAt, totalCost, latency.
+  std::string order_by = "timestamp";
+  bool descending = true;
+};
+
+struct ObservationQuery {
+  PageRequest page;
+  std::optional<std::string> name, user_id, type, trace_id, level, parent_observation_id, version;
+  std::vector<std::string> environments;
+  std::optional<int64_t> from_start_ms, to_start_ms;
+};
+
+struct ScoreQuery {
+  PageRequest page;
+  std::optional<std::string> user_id, name, source, config_id, session_id, dataset_run_id,
+      trace_id, observation_id, queue_id, data_type;
+  std::vector<std::string> environments;
+  std::vector<std::string> score_ids;
+  std::vector<std::string> trace_tags;
+  std::optional<int64_t> from_ms, to_ms;
+  std::optional<std::string> value_operator;  // one of = > < >= <= !=
+  std::optional<double> value;
+};
+
+struct SessionQuery {
+  PageRequest page;
+  std::optional<int64_t> from_ms, to_ms;
+  std::vector<std::string> environments;
+};
+
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+
+  // Durably merges `events` (all of one project). On error nothing of the
+  // batch is visible and the caller must not acknowledge it.
+  virtual absl::Status Write(const std::string& project_id, std::vector<IngestEvent> events) = 0;
+
+  virtual absl::StatusOr<std::optional<TraceRecord>> GetTrace(const std::string& project_id,
+                                                               const std::string& id) = 0;
+  virtual absl::StatusOr<PageResult<TraceRecord>> ListTraces(const std::string& project_id,
+                                                             const TraceQuery& query) = 0;
+  // Deletes traces with their observations and scores. Returns how many existed.
+  virtual absl::StatusOr<int64_t> DeleteTraces(const std::string& project_id,
+                                               const std::vector<std::string>& ids) = 0;
+
+  virtual absl::StatusOr<std::optional<ObservationRecord>> GetObservation(
+      const std::string& project_id, const std::string& id) = 0;
+  virtual absl::StatusOr<PageResult<ObservationRecord>> ListObservations(
+      const std::string& project_id, const ObservationQuery& query) = 0;
+  // All observations of a trace, ordered by start time.
+  virtual absl::StatusOr<std::vector<ObservationRecord>> ObservationsOfTrace(
+      const std::string& project_id, const std::string& trace_id) = 0;
+  // Ids only, cheaper for list pages.
+  virtual absl::StatusOr<std::vector<std::string>> ObservationIdsOfTrace(
+      const std::string& project_id, const std::string& trace_id) = 0;
+
+  virtual absl::StatusOr<std::optional<ScoreRecord>> GetScore(const std::string& project_id,
+                                                              const std::string& id) = 0;
+  virtual absl::StatusOr<PageResult<ScoreRecord>> ListScores(const std::string& project_id,
+                                                             const ScoreQuery& query) = 0;
+  virtual absl::StatusOr<std::vector<ScoreRecord>> ScoresOfTrace(const std::string& project_id,
+                                                                 const std::string& trace_id) = 0;
+  // Returns false when the score did not exist.
+  virtual absl::StatusOr<bool> DeleteScore(const std::string& project_id,
+                                           const std::string& id) = 0;
+
+  virtual absl::StatusOr<PageResult<SessionRecord>> ListSessions(const std::string& project_id,
+                                                                 const SessionQuery& query) = 0;
+  virtual absl::StatusOr<std::optional<SessionRecord>> GetSession(const std::string& project_id,
+                                                                  const std::string& id) = 0;
+  // Traces of a session, oldest first.
+  virtual absl::StatusOr<std::vector<TraceRecord>> TracesOfSession(
+      const std::string& project_id, const std::string& session_id) = 0;
+
+  // Cheap liveness check of the underlying storage.
+  virtual absl::Status Ping() = 0;
+
+  // Flushes and stops background work; later calls fail. Idempotent.
+  virtual void Close() = 0;
+};
+
+}  // namespace loupe

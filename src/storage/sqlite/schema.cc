@@ -1,0 +1,202 @@
+#include "storage/sqlite/schema.h"
+
+#include <string>
+
+#include "common/log.h"
+
+namespace loupe::sqlite {
+
+absl::Status ApplyMigrations(Db& db, const std::vector<Migration>& migrations) {
+  auto s = db.Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
+  if (!s.ok()) return s;
+  auto stmt = db.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_version");
+  if (!stmt.ok()) return stmt.status();
+  auto row = (*stmt)->Step();
+  if (!row.ok()) return row.status();
+  int current = static_cast<int>((*stmt)->Int(0));
+  (*stmt)->Reset();
+  for (const Migration& m : migrations) {
+    if (m.version <= current) continue;
+    auto txn = Transaction::Begin(db, true);
+    if (!txn.ok()) return txn.status();
+    s = db.Exec(m.sql);
+    if (!s.ok()) return absl::InternalError("migration " + std::to_string(m.version) + ": " +
+                                            std::string(s.message()));
+    s = db.Exec("INSERT INTO schema_version(version) VALUES (" + std::to_string(m.version) + ")");
+    if (!s.ok()) return s;
+    s = (*txn)->Commit();
+    if (!s.ok()) return s;
+    LogInfo("applied schema migration", {{"version", m.version}});
+  }
+  return absl::OkStatus();
+}
+
+// Design notes for the event schema:
+//  - Rows are keyed by an append-ordered INTEGER rowid; lookups by id go
+//    through a (project, 64-bit id hash) index, which is far cheaper to keep
+//    up to date than a B-tree over random UUID text.
+//  - The merge state (with input/output payloads, zstd-compressed) lives in
+//    *_state tables keyed by the same rowid, so filters, sorts and counts scan
+//    only the narrow columns.
+//  - Per-trace aggregates (observation count, cost, time span) are kept on
+//    the trace row; `present` = 0 marks a trace known only from its
+//    observations (no trace-create yet), which lists do not show.
+//  - rollup_hourly holds counts, cost and tokens per project, hour,
+//    environment, type and model for dashboards and daily metrics.
+const std::vector<Migration>& EventStoreMigrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, R"sql(
+CREATE TABLE project_keys(key INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+
+CREATE TABLE traces(
+  rowid INTEGER PRIMARY KEY,
+  project INTEGER NOT NULL,
+  id TEXT NOT NULL,
+  id_hash INTEGER NOT NULL,
+  present INTEGER NOT NULL,
+  timestamp INTEGER,
+  name TEXT,
+  user_id TEXT,
+  session_id TEXT,
+  release TEXT,
+  version TEXT,
+  environment TEXT,
+  tags TEXT,
+  public INTEGER NOT NULL DEFAULT 0,
+  bookmarked INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  obs_count INTEGER NOT NULL DEFAULT 0,
+  total_cost REAL NOT NULL DEFAULT 0,
+  min_start INTEGER,
+  max_end INTEGER);
+CREATE INDEX traces_by_id ON traces(project, id_hash);
+CREATE INDEX traces_by_time ON traces(project, timestamp) WHERE present = 1;
+CREATE INDEX traces_by_user ON traces(project, user_id, timestamp)
+  WHERE present = 1 AND user_id IS NOT NULL;
+CREATE INDEX traces_by_session ON traces(project, session_id, timestamp)
+  WHERE present = 1 AND session_id IS NOT NULL;
+CREATE TABLE trace_state(rowid INTEGER PRIMARY KEY, state BLOB NOT NULL);
+
+CREATE TABLE observations(
+  rowid INTEGER PRIMARY KEY,
+  project INTEGER NOT NULL,
+  id TEXT NOT NULL,
+  id_hash INTEGER NOT NULL,
+  trace_id TEXT NOT NULL,
+  trace_hash INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  name TEXT,
+  start_time INTEGER NOT NULL,
+  end_time INTEGER,
+  parent_id TEXT,
+  level TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  model TEXT,
+  version TEXT,
+  total_cost REAL,
+  input_tokens INTEGER,
+  output_tokens INTEGER,
+  total_tokens INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL);
+CREATE INDEX observations_by_id ON observations(project, id_hash);
+CREATE INDEX observations_by_trace ON observations(project, trace_hash);
+CREATE INDEX observations_by_time ON observations(project, start_time);
+CREATE TABLE observation_state(rowid INTEGER PRIMARY KEY, state BLOB NOT NULL);
+
+CREATE TABLE scores(
+  rowid INTEGER PRIMARY KEY,
+  project INTEGER NOT NULL,
+  id TEXT NOT NULL,
+  id_hash INTEGER NOT NULL,
+  trace_id TEXT,
+  trace_hash INTEGER,
+  observation_id TEXT,
+  session_id TEXT,
+  dataset_run_id TEXT,
+  name TEXT NOT NULL,
+  value REAL,
+  string_value TEXT,
+  source TEXT NOT NULL,
+  data_type TEXT NOT NULL,
+  timestamp INTEGER NOT NULL,
+  environment TEXT NOT NULL,
+  config_id TEXT,
+  queue_id TEXT,
+  author_user_id TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL);
+CREATE INDEX scores_by_id ON scores(project, id_hash);
+CREATE INDEX scores_by_trace ON scores(project, trace_hash);
+CREATE INDEX scores_by_time ON scores(project, timestamp);
+CREATE TABLE score_state(rowid INTEGER PRIMARY KEY, state BLOB NOT NULL);
+
+CREATE TABLE sessions(
+  project INTEGER NOT NULL,
+  id TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY(project, id)) WITHOUT ROWID;
+CREATE INDEX sessions_by_time ON sessions(project, created_at);
+
+CREATE TABLE rollup_hourly(
+  project INTEGER NOT NULL,
+  hour INTEGER NOT NULL,
+  environment TEXT NOT NULL,
+  type TEXT NOT NULL,
+  model TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  cost REAL NOT NULL,
+  input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  total_tokens INTEGER NOT NULL,
+  PRIMARY KEY(project, hour, environment, type, model)) WITHOUT ROWID;
+)sql"},
+  };
+  return kMigrations;
+}
+
+const std::vector<Migration>& MetaStoreMigrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, R"sql(
+CREATE TABLE organizations(
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE TABLE projects(
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  retention_days INTEGER,
+  created_at INTEGER NOT NULL,
+  deleted_at INTEGER);
+CREATE TABLE api_keys(
+  id TEXT PRIMARY KEY,
+  public_key TEXT NOT NULL UNIQUE,
+  fast_hashed_secret_key TEXT NOT NULL UNIQUE,
+  display_secret_key TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  project_id TEXT,
+  org_id TEXT NOT NULL,
+  note TEXT,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER);
+CREATE TABLE users(
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE TABLE organization_memberships(
+  org_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  role TEXT NOT NULL,
+  PRIMARY KEY(org_id, user_id));
+)sql"},
+  };
+  return kMigrations;
+}
+
+}  // namespace loupe::sqlite

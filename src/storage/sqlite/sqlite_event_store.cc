@@ -1,0 +1,1238 @@
+#include "storage/sqlite/sqlite_event_store.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <tuple>
+#include <unordered_map>
+
+#include "common/hash.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "common/time_util.h"
+#include "ingest/materialize.h"
+#include "storage/sqlite/schema.h"
+#include "storage/sqlite/sqlite_db.h"
+
+namespace loupe {
+namespace {
+
+namespace json = boost::json;
+using sqlite::Db;
+using sqlite::Stmt;
+
+// State blobs: 'j' + JSON, or 'z' + zstd(JSON) once worth compressing.
+constexpr size_t kCompressAbove = 512;
+
+std::string EncodeState(const std::string& json_text) {
+  if (json_text.size() <= kCompressAbove) return "j" + json_text;
+  std::string out(1 + ZSTD_compressBound(json_text.size()), '\0');
+  out[0] = 'z';
+  size_t n = ZSTD_compress(out.data() + 1, out.size() - 1, json_text.data(), json_text.size(), 1);
+  if (ZSTD_isError(n)) return "j" + json_text;
+  out.resize(1 + n);
+  return out;
+}
+
+absl::StatusOr<std::string> DecodeState(std::string_view blob) {
+  if (blob.empty()) return std::string();
+  if (blob[0] == 'j') return std::string(blob.substr(1));
+  if (blob[0] != 'z') return absl::DataLossError("unknown state encoding");
+  std::string_view body = blob.substr(1);
+  unsigned long long size = ZSTD_getFrameContentSize(body.data(), body.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1ull << 31)) {
+    return absl::DataLossError("corrupt compressed state");
+  }
+  std::string out(size, '\0');
+  size_t n = ZSTD_decompress(out.data(), out.size(), body.data(), body.size());
+  if (ZSTD_isError(n)) return absl::DataLossError("corrupt compressed state");
+  out.resize(n);
+  return out;
+}
+
+std::string TagsText(const std::vector<std::string>& tags) {
+  json::array a;
+  for (const auto& t : tags) a.emplace_back(t);
+  return json::serialize(a);
+}
+
+int64_t HourOf(int64_t ms) { return ms - (ms % 3600000 + 3600000) % 3600000; }
+
+// One pending Write() or maintenance job.
+struct WriteRequest {
+  std::string project_id;
+  std::vector<IngestEvent> events;
+  std::function<absl::Status(Db&)> job;  // set for non-ingest work (deletes)
+  std::promise<absl::Status> done;
+};
+
+// Rollup key: (project, hour, environment, type, model).
+using RollupKey = std::tuple<int64_t, int64_t, std::string, std::string, std::string>;
+struct RollupDelta {
+  int64_t count = 0;
+  double cost = 0;
+  int64_t input_tokens = 0, output_tokens = 0, total_tokens = 0;
+};
+
+struct TraceDelta {
+  int64_t count = 0;
+  double cost = 0;
+  std::optional<int64_t> min_start, max_end;
+};
+
+int64_t UsageSum(const std::map<std::string, int64_t>& usage, std::string_view prefix) {
+  int64_t sum = 0;
+  for (const auto& [k, v] : usage) {
+    if (k.rfind(prefix, 0) == 0) sum += v;
+  }
+  return sum;
+}
+
+int64_t UsageTotal(const std::map<std::string, int64_t>& usage) {
+  auto it = usage.find("total");
+  return it != usage.end() ? it->second : 0;
+}
+
+class ReaderPool {
+ public:
+  class Lease {
+   public:
+    Lease(ReaderPool* pool, std::unique_ptr<Db> db) : pool_(pool), db_(std::move(db)) {}
+    Lease(Lease&&) = default;
+    ~Lease() {
+      if (db_) pool_->Release(std::move(db_));
+    }
+    Db& db() { return *db_; }
+
+   private:
+    ReaderPool* pool_;
+    std::unique_ptr<Db> db_;
+  };
+
+  absl::Status Init(const std::string& path, int n) {
+    for (int i = 0; i < n; ++i) {
+      ASSIGN_OR_RETURN(auto db, Db::Open(path, true));
+      free_.push_back(std::move(db));
+    }
+    return absl::OkStatus();
+  }
+
+  Lease Acquire() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !free_.empty(); });
+    auto db = std::move(free_.back());
+    free_.pop_back();
+    return Lease(this, std::move(db));
+  }
+
+  void Clear() {
+    std::lock_guard lock(mu_);
+    free_.clear();
+  }
+
+ private:
+  void Release(std::unique_ptr<Db> db) {
+    {
+      std::lock_guard lock(mu_);
+      free_.push_back(std::move(db));
+    }
+    cv_.notify_one();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Db>> free_;
+};
+
+class SqliteEventStore final : public EventStore {
+ public:
+  SqliteEventStore(SqliteEventStoreOptions options, const PriceTable* prices)
+      : options_(std::move(options)), prices_(prices) {}
+
+  ~SqliteEventStore() override { Close(); }
+
+  absl::Status Init() {
+    ASSIGN_OR_RETURN(writer_db_, Db::Open(options_.path, false));
+    RETURN_IF_ERROR(sqlite::ApplyMigrations(*writer_db_, sqlite::EventStoreMigrations()));
+    RETURN_IF_ERROR(LoadProjectKeys(*writer_db_));
+    RETURN_IF_ERROR(readers_.Init(options_.path, options_.reader_connections));
+    writer_ = std::thread([this] { WriterLoop(); });
+    return absl::OkStatus();
+  }
+
+  // EventStore
+
+  absl::Status Write(const std::string& project_id, std::vector<IngestEvent> events) override {
+    if (events.empty()) return absl::OkStatus();
+    auto req = std::make_unique<WriteRequest>();
+    req->project_id = project_id;
+    req->events = std::move(events);
+    return Submit(std::move(req));
+  }
+
+  absl::StatusOr<std::optional<TraceRecord>> GetTrace(const std::string& project_id,
+                                                      const std::string& id) override {
+    auto lease = readers_.Acquire();
+    auto project = ProjectKeyIfKnown(project_id);
+    if (!project) return std::optional<TraceRecord>();
+    ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare(std::string(kTraceSelect) +
+                                                   " WHERE t.project = ? AND t.id_hash = ? AND "
+                                                   "t.present = 1"));
+    st->Bind(1, *project).Bind(2, IdHash64(id));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      if (st->Text(1) != id) continue;
+      ASSIGN_OR_RETURN(TraceRecord rec, ReadTraceRow(*st, project_id));
+      st->Reset();
+      return std::optional<TraceRecord>(std::move(rec));
+    }
+    return std::optional<TraceRecord>();
+  }
+
+  absl::StatusOr<PageResult<TraceRecord>> ListTraces(const std::string& project_id,
+                                                     const TraceQuery& q) override {
+    PageResult<TraceRecord> result;
+    auto project = ProjectKeyIfKnown(project_id);
+    if (!project) return result;
+    std::string where = " WHERE t.project = ? AND t.present = 1";
+    std::vector<std::function<void(Stmt&, int&)>> binds;
+    auto add_eq = [&](const char* col, const std::optional<std::string>& v) {
+      if (!v) return;
+      where += std::string(" AND t.") + col + " = ?";
+      binds.push_back([v](Stmt& s, int& i) { s.Bind(i++, *v); });
+    };
+    add_eq("user_id", q.user_id);
+    add_eq("name", q.name);
+    add_eq("session_id", q.session_id);
+    add_eq("release", q.release);
+    add_eq("version", q.version);
+    AddInList(" AND t.environment", q.environments, &where, &binds);
+    if (q.from_ms) {
+      where += " AND t.timestamp >= ?";
+      binds.push_back([v = *q.from_ms](Stmt& s, int& i) { s.Bind(i++, v); });
+    }
+    if (q.to_ms) {
+      where += " AND t.timestamp < ?";
+      binds.push_back([v = *q.to_ms](Stmt& s, int& i) { s.Bind(i++, v); });
+    }
+    for (const auto& tag : q.tags) {
+      where += " AND EXISTS (SELECT 1 FROM json_each(t.tags) WHERE json_each.value = ?)";
+      binds.push_back([tag](Stmt& s, int& i) { s.Bind(i++, tag); });
+    }
+    static const std::map<std::string, std::string> kOrderColumns = {
+        {"timestamp", "t.timestamp"},
+        {"name", "t.name"},
+        {"userId", "t.user_id"},
+        {"sessionId", "t.session_id"},
+        {"release", "t.release"},
+        {"version", "t.version"},
+        {"environment", "t.environment"},
+        {"createdAt", "t.created_at"},
+        {"updatedAt", "t.updated_at"},
+        {"totalCost", "t.total_cost"},
+        {"latency", "(t.max_end - t.min_start)"},
+        {"id", "t.id"}};
+    auto col = kOrderColumns.find(q.order_by);
+    std::string order = col == kOrderColumns.end() ? "t.timestamp" : col->second;
+    std::string dir = q.descending ? " DESC" : " ASC";
+
+    auto lease = readers_.Acquire();
+    Db& db = lease.db();
+    ASSIGN_OR_RETURN(Stmt * count, db.Prepare("SELECT COUNT(*) FROM traces t" + where));
+    int i = 1;
+    count->Bind(i++, *project);
+    for (auto& b : binds) b(*count, i);
+    ASSIGN_OR_RETURN(bool has, count->Step());
+    result.total_items = has ? count->Int(0) : 0;
+    count->Reset();
+
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(std::string(kTraceSelect) + where + " ORDER BY " +
+                                           order + dir + ", t.rowid" + dir + " LIMIT ? OFFSET ?"));
+    i = 1;
+    st->Bind(i++, *project);
+    for (auto& b : binds) b(*st, i);
+    st->Bind(i++, q.page.limit);
+    st->Bind(i++, static_cast<int64_t>(q.page.page - 1) * q.page.limit);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      ASSIGN_OR_RETURN(TraceRecord rec, ReadTraceRow(*st, project_id));
+      result.items.push_back(std::move(rec));
+    }
+    st->Reset();
+    return result;
+  }
+
+  absl::StatusOr<int64_t> DeleteTraces(const std::string& project_id,
+                                       const std::vector<std::string>& ids) override {
+    auto deleted = std::make_shared<int64_t>(0);
+    auto req = std::make_unique<WriteRequest>();
+    req->job = [this, project_id, ids, deleted](Db& db) -> absl::Status {
+      auto project = ProjectKeyIfKnown(project_id);
+      if (!project) return absl::OkStatus();
+      for (const auto& id : ids) {
+        int64_t h = IdHash64(id);
+        ASSIGN_OR_RETURN(Stmt * find, db.Prepare("SELECT rowid, present FROM traces WHERE "
+                                                 "project = ? AND id_hash = ? AND id = ?"));
+        find->Bind(1, *project).Bind(2, h).Bind(3, id);
+        std::vector<int64_t> rowids;
+        while (true) {
+          ASSIGN_OR_RETURN(bool row, find->Step());
+          if (!row) break;
+          rowids.push_back(find->Int(0));
+          if (find->Int(1) == 1) ++*deleted;
+        }
+        find->Reset();
+        for (int64_t r : rowids) {
+          RETURN_IF_ERROR(ExecBind(db, "DELETE FROM traces WHERE rowid = ?", r));
+          RETURN_IF_ERROR(ExecBind(db, "DELETE FROM trace_state WHERE rowid = ?", r));
+        }
+        for (const char* table : {"observation", "score"}) {
+          std::string t = table;
+          std::string sel = "SELECT rowid FROM " + t +
+                            "s WHERE project = ? AND trace_hash = ? "
+                            "AND trace_id = ?";
+          ASSIGN_OR_RETURN(Stmt * rows, db.Prepare(sel));
+          rows->Bind(1, *project).Bind(2, h).Bind(3, id);
+          std::vector<int64_t> victims;
+          while (true) {
+            ASSIGN_OR_RETURN(bool row, rows->Step());
+            if (!row) break;
+            victims.push_back(rows->Int(0));
+          }
+          rows->Reset();
+          for (int64_t r : victims) {
+            RETURN_IF_ERROR(ExecBind(db, "DELETE FROM " + t + "s WHERE rowid = ?", r));
+            RETURN_IF_ERROR(ExecBind(db, "DELETE FROM " + t + "_state WHERE rowid = ?", r));
+          }
+        }
+      }
+      return absl::OkStatus();
+    };
+    RETURN_IF_ERROR(Submit(std::move(req)));
+    return *deleted;
+  }
+
+  absl::StatusOr<std::optional<ObservationRecord>> GetObservation(const std::string& project_id,
+                                                                  const std::string& id) override {
+    auto project = ProjectKeyIfKnown(project_id);
+    if (!project) return std::optional<ObservationRecord>();
+    auto lease = readers_.Acquire();
+    ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare(std::string(kObservationSelect) +
+                                                   " WHERE o.project = ? AND o.id_hash = ?"));
+    st->Bind(1, *project).Bind(2, IdHash64(id));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      if (st->Text(1) != id) continue;
+      ASSIGN_OR_RETURN(auto rec, ReadObservationRow(*st, project_id));
+      st->Reset();
+      return std::optional<ObservationRecord>(std::move(rec));
+    }
+    return std::optional<ObservationRecord>();
+  }
+
+  absl::StatusOr<PageResult<ObservationRecord>> ListObservations(
+      const std::string& project_id, const ObservationQuery& q) override {
+    PageResult<ObservationRecord> result;
+    auto project = ProjectKeyIfKnown(project_id);
+    if (!project) return result;
+    std::string where = " WHERE o.project = ?";
+    std::vector<std::function<void(Stmt&, int&)>> binds;
+    auto add_eq = [&](const char* col, const std::optional<std::string>& v) {
+      if (!v) return;
+      where += std::string(" AND o.") + col + " = ?";
+      binds.push_back([v](Stmt& s, int& i) { s.Bind(i++, *v); });
+    };
+    add_eq("name", q.name);
+    add_eq("type", q.type);
+    add_eq("level", q.level);
+    add_eq("parent_id", q.parent_observation_id);
+    add_eq("version", q.version);
+    if (q.trace_id) {
+      where += " AND o.trace_hash = ? AND o.trace_id = ?";
+      binds.push_back([v = *q.trace_id](Stmt& s, int& i) {
+        s.Bind(i++, IdHash64(v));
+        s.Bind(i++, v);
+      });
+    }
+    if (q.user_id) {
+      where +=
+          " AND o.trace_id IN (SELECT id FROM traces WHERE project = o.project AND user_id = ? "
+          "AND present = 1)";
+      binds.push_back([v = *q.user_id](Stmt& s, int& i) { s.Bind(i++, v); });
+    }
+    AddInList(" AND o.environment", q.environments, &where, &binds);
+    if (q.from_start_ms) {
+      where += " AND o.start_time >= ?";
+      binds.push_back([v = *q.from_start_ms](Stmt& s, int& i) { s.Bind(i++, v); });
+    }
+    if (q.to_start_ms) {
+      where += " AND o.start_time < ?";
+      binds.push_back([v = *q.to_start_ms](Stmt& s, int& i) { s.Bind(i++, v); });
+    }
+    auto lease = readers_.Acquire();
+    Db& db = lease.db();
+    ASSIGN_OR_RETURN(Stmt * count, db.Prepare("SELECT COUNT(*) FROM observations o" + where));
+    int i = 1;
+    count->Bind(i++, *project);
+    for (auto& b : binds) b(*count, i);
+    ASSIGN_OR_RETURN(bool has, count->Step());
+    result.total_items = has ? count->Int(0) : 0;
+    count->Reset();
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(std::string(kObservationSelect) + where +
+                                           " ORDER BY o.start_time DESC, o.rowid DESC LIMIT ? "
+                                           "OFFSET ?"));
+    i = 1;
+    st->Bind(i++, *project);
+    for (auto& b : binds) b(*st, i);
+    st->Bind(i++, q.page.limit);
+    st->Bind(i++, static_cast<int64_t>(q.page.page - 1) * q.page.limit);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      ASSIGN_OR_RETURN(auto rec, ReadObservationRow(*st, project_id));
+      result.items.push_back(std::move(rec));
+    }
+    st->Reset();
+    return result;
+  }
+
+  absl::StatusOr<std::vector<ObservationRecord>> ObservationsOfTrace(
+      const std::string& project_id, const std::string& trace_id) override {
+    std::vector<ObservationRecord> out;
+    auto project = ProjectKeyIfKnown(project_id);
+    if (!project) return out;
+    auto lease = readers_.Acquire();
+    ASSIGN_OR_RETURN(Stmt * st,
+                     lease.db().Prepare(std::string(kObservationSelect) +
+                                        " WHERE o.project = ? AND o.trace_hash = ? AND "
+                                        "o.trace_id = ? ORDER BY o.start_time, o.rowid"));
+    st->Bind(1, *project).Bind(2, IdHash64(trace_id)).Bind(3, trace_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      ASSIGN_OR_RETURN(auto rec, ReadObservationRow(*st, project_id));
+      out.push_back(std::move(rec));
+    }
+    st->Reset();
+    return out;
+  }
+
+  absl::StatusOr<std::vector<std::string>> ObservationIdsOfTrace(
+      const std::string& project_id, const std::string& trace_id) override {
+    std::vector<std::string> out;
+    auto project = ProjectKeyIfKnown(project_id);
+    if (!project) return out;
+    auto lease = readers_.Acquire();
+    ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare(
+                                    "SELECT id FROM observations WHERE project = ? AND "
+                                    "trace_hash = ? AND trace_id = ? ORDER BY start_time, rowid"));
+    st->Bind(1, *project).Bind(2, IdHash64(trace_id)).Bind(3, trace_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      out.push_back(st->Text(0));
+    }
+    st->Reset();
+    return out;
+  }
+
+  absl::StatusOr<std::optional<ScoreRecord>> GetScore(const std::string& project_id,
+                                                      const std::string& id) override {
+    auto project = ProjectKeyIfKnown(project_id);
+    if (!project) return std::optional<ScoreRecord>();
+    auto lease = readers_.Acquire();
+    ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare(std::string(kScoreSelect) +
+                                                   " WHERE s.project = ? AND s.id_hash = ?"));
+    st->Bind(1, *project).Bind(2, IdHash64(id));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      if (st->Text(1) != id) continue;
+      ASSIGN_OR_RETURN(auto rec, ReadScoreRow(*st, project_id));
+      st->Reset();
+      return std::optional<ScoreRecord>(std::move(rec));
+    }
+    return std::optional<ScoreRecord>();
+  }
+
+  absl::StatusOr<PageResult<ScoreRecord>> ListScores(const std::string& project_id,
+                                                     const ScoreQuery& q) override {
+    PageResult<ScoreRecord> result;
+    auto project = ProjectKeyIfKnown(project_id);
+    if (!project) return result;
+    std::string where = " WHERE s.project = ?";
+    std::vector<std::function<void(Stmt&, int&)>> binds;
+    auto add_eq = [&](const char* col, const std::optional<std::string>& v) {
+      if (!v) return;
+      where += std::string(" AND s.") + col + " = ?";
+      binds.push_back([v](Stmt& s, int& i) { s.Bind(i++, *v); });
+    };
+    add_eq("name", q.name);
+    add_eq("source", q.source);
+    add_eq("config_id", q.config_id);
+    add_eq("session_id", q.session_id);
+    add_eq("dataset_run_id", q.dataset_run_id);
+    add_eq("observation_id", q.observation_id);
+    add_eq("queue_id", q.queue_id);
+    add_eq("data_type", q.data_type);
+    if (q.trace_id) {
+      where += " AND s.trace_hash = ? AND s.trace_id = ?";
+      binds.push_back([v = *q.trace_id](Stmt& s, int& i) {
+        s.Bind(i++, IdHash64(v));
+        s.Bind(i++, v);
+      });
+    }
+    AddInList(" AND s.environment", q.environments, &where, &binds);
+    AddInList(" AND s.id", q.score_ids, &where, &binds);
+    if (q.from_ms) {
+      where += " AND s.timestamp >= ?";
+      binds.push_back([v = *q.from_ms](Stmt& s, int& i) { s.Bind(i++, v); });
+    }
+    if (q.to_ms) {
+      where += " AND s.timestamp < ?";
+      binds.push_back([v = *q.to_ms](Stmt& s, int& i) { s.Bind(i++, v); });
+    }
+    if (q.value && q.value_operator) {
+      where += " AND s.value " + *q.value_operator + " ?";
+      binds.push_back([v = *q.value](Stmt& s, int& i) { s.Bind(i++, v); });
+    } else if (q.value) {
+      where += " AND s.value = ?";
+      binds.push_back([v = *q.value](Stmt& s, int& i) { s.Bind(i++, v); });
+    }
+    if (q.user_id || !q.trace_tags.empty()) {
+      where +=
+          " AND EXISTS (SELECT 1 FROM traces t WHERE t.project = s.project AND t.id_hash = "
+          "s.trace_hash AND t.id = s.trace_id AND t.present = 1";
+      if (q.user_id) {
+        where += " AND t.user_id = ?";
+        binds.push_back([v = *q.user_id](Stmt& s, int& i) { s.Bind(i++, v); });
+      }
+      for (const auto& tag : q.trace_tags) {
+        where += " AND EXISTS (SELECT 1 FROM json_each(t.tags) WHERE json_each.value = ?)";
+        binds.push_back([tag](Stmt& s, int& i) { s.Bind(i++, tag); });
+      }
+      where += ")";
+    }
+    auto lease = readers_.Acquire();
+    Db& db = lease.db();
+    ASSIGN_OR_RETURN(Stmt * count, db.Prepare("SELECT COUNT(*) FROM scores s" + where));
+    int i = 1;
+    count->Bind(i++, *project);
+    for (auto& b : binds) b(*count, i);
+    ASSIGN_OR_RETURN(bool has, count->Step());
+    result.total_items = has ? count->Int(0) : 0;
+    count->Reset();
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(std::string(kScoreSelect) + where +
+                                           " ORDER BY s.timestamp DESC, s.rowid DESC LIMIT ? "
+                                           "OFFSET ?"));
+    i = 1;
+    st->Bind(i++, *project);
+    for (auto& b : binds) b(*st, i);
+    st->Bind(i++, q.page.limit);
+    st->Bind(i++, static_cast<int64_t>(q.page.page - 1) * q.page.limit);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      ASSIGN_OR_RETURN(auto rec, ReadScoreRow(*st, project_id));
+      result.items.push_back(std::move(rec));
+    }
+    st->Reset();
+    return result;
+  }
+
+  absl::StatusOr<std::vector<ScoreRecord>> ScoresOfTrace(const std::string& project_id,
+                                                         const std::string& trace_id) override {
+    std::vector<ScoreRecord> out;
+    auto project = ProjectKeyIfKnown(project_id);
+    if (!project) return out;
+    auto lease = readers_.Acquire();
+    ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare(std::string(kScoreSelect) +
+                                                   " WHERE s.project = ? AND s.trace_hash = ? "
+                                                   "AND s.trace_id = ? ORDER BY s.timestamp, "
+                                                   "s.rowid"));
+    st->Bind(1, *project).Bind(2, IdHash64(trace_id)).Bind(3, trace_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      ASSIGN_OR_RETURN(auto rec, ReadScoreRow(*st, project_id));
+      out.push_back(std::move(rec));
+    }
+    st->Reset();
+    return out;
+  }
+
+  absl::StatusOr<bool> DeleteScore(const std::string& project_id, const std::string& id) override {
+    auto found = std::make_shared<bool>(false);
+    auto req = std::make_unique<WriteRequest>();
+    req->job = [this, project_id, id, found](Db& db) -> absl::Status {
+      auto project = ProjectKeyIfKnown(project_id);
+      if (!project) return absl::OkStatus();
+      ASSIGN_OR_RETURN(Stmt * find, db.Prepare("SELECT rowid FROM scores WHERE project = ? AND "
+                                               "id_hash = ? AND id = ?"));
+      find->Bind(1, *project).Bind(2, IdHash64(id)).Bind(3, id);
+      std::vector<int64_t> rows;
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, find->Step());
+        if (!row) break;
+        rows.push_back(find->Int(0));
+      }
+      find->Reset();
+      for (int64_t r : rows) {
+        RETURN_IF_ERROR(ExecBind(db, "DELETE FROM scores WHERE rowid = ?", r));
+        RETURN_IF_ERROR(ExecBind(db, "DELETE FROM score_state WHERE rowid = ?", r));
+        *found = true;
+      }
+      return absl::OkStatus();
+    };
+    RETURN_IF_ERROR(Submit(std::move(req)));
+    return *found;
+  }
+
+  absl::StatusOr<PageResult<SessionRecord>> ListSessions(const std::string& project_id,
+                                                         const SessionQuery& q) override {
+    PageResult<SessionRecord> result;
+    auto project = ProjectKeyIfKnown(project_id);
+    if (!project) return result;
+    std::string where = " WHERE project = ?";
+    std::vector<std::function<void(Stmt&, int&)>> binds;
+    if (q.from_ms) {
+      where += " AND created_at >= ?";
+      binds.push_back([v = *q.from_ms](Stmt& s, int& i) { s.Bind(i++, v); });
+    }
+    if (q.to_ms) {
+      where += " AND created_at < ?";
+      binds.push_back([v = *q.to_ms](Stmt& s, int& i) { s.Bind(i++, v); });
+    }
+    AddInList(" AND environment", q.environments, &where, &binds);
+    auto lease = readers_.Acquire();
+    Db& db = lease.db();
+    ASSIGN_OR_RETURN(Stmt * count, db.Prepare("SELECT COUNT(*) FROM sessions" + where));
+    int i = 1;
+    count->Bind(i++, *project);
+    for (auto& b : binds) b(*count, i);
+    ASSIGN_OR_RETURN(bool has, count->Step());
+    result.total_items = has ? count->Int(0) : 0;
+    count->Reset();
+    ASSIGN_OR_RETURN(Stmt * st,
+                     db.Prepare("SELECT id, environment, created_at FROM sessions" + where +
+                                " ORDER BY created_at DESC, id LIMIT ? OFFSET ?"));
+    i = 1;
+    st->Bind(i++, *project);
+    for (auto& b : binds) b(*st, i);
+    st->Bind(i++, q.page.limit);
+    st->Bind(i++, static_cast<int64_t>(q.page.page - 1) * q.page.limit);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      SessionRecord s;
+      s.id = st->Text(0);
+      s.project_id = project_id;
+      s.environment = st->Text(1);
+      s.created_at_ms = st->Int(2);
+      result.items.push_back(std::move(s));
+    }
+    st->Reset();
+    return result;
+  }
+
+  absl::StatusOr<std::optional<SessionRecord>> GetSession(const std::string& project_id,
+                                                          const std::string& id) override {
+    auto project = ProjectKeyIfKnown(project_id);
+    if (!project) return std::optional<SessionRecord>();
+    auto lease = readers_.Acquire();
+    ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare("SELECT environment, created_at FROM sessions "
+                                                   "WHERE project = ? AND id = ?"));
+    st->Bind(1, *project).Bind(2, id);
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) return std::optional<SessionRecord>();
+    SessionRecord s;
+    s.id = id;
+    s.project_id = project_id;
+    s.environment = st->Text(0);
+    s.created_at_ms = st->Int(1);
+    st->Reset();
+    return std::optional<SessionRecord>(std::move(s));
+  }
+
+  absl::StatusOr<std::vector<TraceRecord>> TracesOfSession(const std::string& project_id,
+                                                           const std::string& session_id) override {
+    std::vector<TraceRecord> out;
+    auto project = ProjectKeyIfKnown(project_id);
+    if (!project) return out;
+    auto lease = readers_.Acquire();
+    ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare(std::string(kTraceSelect) +
+                                                   " WHERE t.project = ? AND t.session_id = ? "
+                                                   "AND t.present = 1 ORDER BY t.timestamp"));
+    st->Bind(1, *project).Bind(2, session_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      ASSIGN_OR_RETURN(auto rec, ReadTraceRow(*st, project_id));
+      out.push_back(std::move(rec));
+    }
+    st->Reset();
+    return out;
+  }
+
+  absl::Status Ping() override {
+    auto lease = readers_.Acquire();
+    return lease.db().Exec("SELECT 1");
+  }
+
+  void Close() override {
+    {
+      std::lock_guard lock(mu_);
+      if (closed_) return;
+      closed_ = true;
+    }
+    cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+    readers_.Clear();
+    writer_db_.reset();
+  }
+
+ private:
+  static constexpr const char* kTraceSelect =
+      "SELECT t.rowid, t.id, t.created_at, t.updated_at, t.obs_count, t.total_cost, t.min_start, "
+      "t.max_end, t.bookmarked, s.state FROM traces t JOIN trace_state s ON s.rowid = t.rowid";
+  static constexpr const char* kObservationSelect =
+      "SELECT o.rowid, o.id, o.created_at, o.updated_at, s.state FROM observations o JOIN "
+      "observation_state s ON s.rowid = o.rowid";
+  static constexpr const char* kScoreSelect =
+      "SELECT s.rowid, s.id, s.created_at, s.updated_at, st.state FROM scores s JOIN score_state "
+      "st ON st.rowid = s.rowid";
+
+  static void AddInList(const std::string& prefix, const std::vector<std::string>& values,
+                        std::string* where, std::vector<std::function<void(Stmt&, int&)>>* binds) {
+    if (values.empty()) return;
+    *where += prefix + " IN (";
+    for (size_t k = 0; k < values.size(); ++k) *where += k ? ",?" : "?";
+    *where += ")";
+    for (const auto& v : values) binds->push_back([v](Stmt& s, int& i) { s.Bind(i++, v); });
+  }
+
+  static absl::Status ExecBind(Db& db, const std::string& sql, int64_t v) {
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(sql));
+    st->Bind(1, v);
+    auto s = st->Run();
+    st->Reset();
+    return s;
+  }
+
+  static absl::StatusOr<EntityState> StateFromBlob(std::string_view blob) {
+    ASSIGN_OR_RETURN(std::string text, DecodeState(blob));
+    return EntityState::Parse(text);
+  }
+
+  absl::StatusOr<TraceRecord> ReadTraceRow(Stmt& st, const std::string& project_id) {
+    ASSIGN_OR_RETURN(EntityState state, StateFromBlob(st.Blob(9)));
+    TraceRecord rec = MaterializeTrace(project_id, st.Text(1), state);
+    rec.created_at_ms = st.Int(2);
+    rec.updated_at_ms = st.Int(3);
+    rec.observation_count = st.Int(4);
+    rec.total_cost = st.Double(5);
+    rec.min_start_ms = st.OptInt(6);
+    rec.max_end_ms = st.OptInt(7);
+    rec.bookmarked = st.Int(8) != 0;
+    return rec;
+  }
+
+  absl::StatusOr<ObservationRecord> ReadObservationRow(Stmt& st, const std::string& project_id) {
+    ASSIGN_OR_RETURN(EntityState state, StateFromBlob(st.Blob(4)));
+    ObservationRecord rec = MaterializeObservation(project_id, st.Text(1), &state, nullptr);
+    rec.created_at_ms = st.Int(2);
+    rec.updated_at_ms = st.Int(3);
+    return rec;
+  }
+
+  absl::StatusOr<ScoreRecord> ReadScoreRow(Stmt& st, const std::string& project_id) {
+    ASSIGN_OR_RETURN(EntityState state, StateFromBlob(st.Blob(4)));
+    ScoreRecord rec = MaterializeScore(project_id, st.Text(1), state);
+    rec.created_at_ms = st.Int(2);
+    rec.updated_at_ms = st.Int(3);
+    return rec;
+  }
+
+  // ---- project keys: small integers standing in for project ids in rows.
+
+  absl::Status LoadProjectKeys(Db& db) {
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare("SELECT key, id FROM project_keys"));
+    std::lock_guard lock(keys_mu_);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      project_keys_[st->Text(1)] = st->Int(0);
+    }
+    st->Reset();
+    return absl::OkStatus();
+  }
+
+  std::optional<int64_t> ProjectKeyIfKnown(const std::string& project_id) {
+    std::lock_guard lock(keys_mu_);
+    auto it = project_keys_.find(project_id);
+    if (it == project_keys_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // Writer thread only. The key becomes visible to readers only after the
+  // transaction that inserts it commits, which is before any reader can see
+  // rows that use it.
+  absl::StatusOr<int64_t> ProjectKeyForWrite(Db& db, const std::string& project_id,
+                                             std::vector<std::string>* added) {
+    if (auto k = ProjectKeyIfKnown(project_id)) return *k;
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare("INSERT INTO project_keys(id) VALUES (?)"));
+    st->Bind(1, project_id);
+    RETURN_IF_ERROR(st->Run());
+    st->Reset();
+    int64_t key = db.LastInsertRowId();
+    pending_keys_[project_id] = key;
+    added->push_back(project_id);
+    return key;
+  }
+
+  // ---- the writer
+
+  absl::Status Submit(std::unique_ptr<WriteRequest> req) {
+    std::future<absl::Status> done = req->done.get_future();
+    {
+      std::lock_guard lock(mu_);
+      if (closed_) return absl::UnavailableError("event store is shut down");
+      if (queued_events_ + req->events.size() > options_.max_queued_events && queued_events_ > 0) {
+        return absl::ResourceExhaustedError("ingestion queue is full, retry later");
+      }
+      queued_events_ += req->events.size();
+      queue_.push_back(std::move(req));
+    }
+    cv_.notify_one();
+    return done.get();
+  }
+
+  void WriterLoop() {
+    while (true) {
+      std::vector<std::unique_ptr<WriteRequest>> group;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return closed_ || !queue_.empty(); });
+        if (queue_.empty() && closed_) return;
+        size_t events = 0;
+        while (!queue_.empty() && (group.empty() || events < options_.max_group_events)) {
+          events += queue_.front()->events.size();
+          group.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+        queued_events_ -= events;
+      }
+      absl::Status s = CommitGroup(group);
+      if (!s.ok()) {
+        LogError("write transaction failed", {{"error", s.ToString()}});
+        // The transaction rolled back; project keys it inserted are gone too.
+        std::lock_guard lock(keys_mu_);
+        pending_keys_.clear();
+      }
+      for (auto& req : group) req->done.set_value(s);
+    }
+  }
+
+  struct Loaded {
+    int64_t rowid = 0;
+    bool has_state = false;
+    EntityState state;
+  };
+
+  // Finds the row of an entity by id in `table` ("traces", "observations",
+  // "scores") and loads its merge state.
+  absl::StatusOr<std::optional<Loaded>> LoadEntity(Db& db, const std::string& table,
+                                                   const std::string& state_table, int64_t project,
+                                                   const std::string& id) {
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare("SELECT e.rowid, e.id, s.state FROM " + table +
+                                           " e LEFT JOIN " + state_table +
+                                           " s ON s.rowid = e.rowid WHERE e.project = ? AND "
+                                           "e.id_hash = ?"));
+    st->Bind(1, project).Bind(2, IdHash64(id));
+    std::optional<Loaded> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      if (st->Text(1) != id) continue;
+      Loaded l;
+      l.rowid = st->Int(0);
+      if (!st->IsNull(2)) {
+        l.has_state = true;
+        ASSIGN_OR_RETURN(l.state, StateFromBlob(st->Blob(2)));
+      }
+      out = std::move(l);
+      break;
+    }
+    st->Reset();
+    return out;
+  }
+
+  absl::Status PutState(Db& db, const std::string& state_table, int64_t rowid,
+                        const EntityState& state) {
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare("INSERT OR REPLACE INTO " + state_table +
+                                           "(rowid, state) VALUES (?, ?)"));
+    st->Bind(1, rowid).BindBlob(2, EncodeState(state.Serialize()));
+    RETURN_IF_ERROR(st->Run());
+    st->Reset();
+    return absl::OkStatus();
+  }
+
+  absl::Status CommitGroup(std::vector<std::unique_ptr<WriteRequest>>& group) {
+    Db& db = *writer_db_;
+    ASSIGN_OR_RETURN(auto txn, sqlite::Transaction::Begin(db, true));
+    std::vector<std::string> added_keys;
+    // Entities of this group with their events; merging them in memory first
+    // means an entity touched by several events is read and written once.
+    using EntityKey = std::tuple<int, int64_t, std::string>;  // kind, project, id
+    std::map<EntityKey, std::vector<const IngestEvent*>> entities;
+    std::map<int64_t, std::string> project_ids;
+    for (auto& req : group) {
+      if (req->job) {
+        RETURN_IF_ERROR(req->job(db));
+        continue;
+      }
+      ASSIGN_OR_RETURN(int64_t project, ProjectKeyForWrite(db, req->project_id, &added_keys));
+      project_ids[project] = req->project_id;
+      for (const IngestEvent& e : req->events) {
+        entities[{static_cast<int>(e.kind), project, e.entity_id}].push_back(&e);
+      }
+    }
+    const int64_t now = NowMillis();
+    std::map<std::pair<int64_t, std::string>, TraceDelta> trace_deltas;
+    std::map<RollupKey, RollupDelta> rollups;
+
+    for (auto& [key, events] : entities) {
+      auto [kind, project, id] = key;
+      const std::string& project_id = project_ids[project];
+      switch (static_cast<EntityKind>(kind)) {
+        case EntityKind::kTrace:
+          RETURN_IF_ERROR(WriteTrace(db, project, project_id, id, events, now, &rollups));
+          break;
+        case EntityKind::kObservation:
+          RETURN_IF_ERROR(
+              WriteObservation(db, project, project_id, id, events, now, &trace_deltas, &rollups));
+          break;
+        case EntityKind::kScore:
+          RETURN_IF_ERROR(WriteScore(db, project, project_id, id, events, now));
+          break;
+      }
+    }
+    for (auto& [key, delta] : trace_deltas) {
+      RETURN_IF_ERROR(ApplyTraceDelta(db, key.first, key.second, delta, now));
+    }
+    for (auto& [key, d] : rollups) {
+      if (d.count == 0 && d.cost == 0 && d.total_tokens == 0 && d.input_tokens == 0 &&
+          d.output_tokens == 0) {
+        continue;
+      }
+      ASSIGN_OR_RETURN(
+          Stmt * st,
+          db.Prepare(
+              "INSERT INTO rollup_hourly(project, hour, environment, type, model, count, "
+              "cost, input_tokens, output_tokens, total_tokens) VALUES (?,?,?,?,?,?,?,?,?,?) "
+              "ON CONFLICT(project, hour, environment, type, model) DO UPDATE SET "
+              "count = count + excluded.count, cost = cost + excluded.cost, "
+              "input_tokens = input_tokens + excluded.input_tokens, "
+              "output_tokens = output_tokens + excluded.output_tokens, "
+              "total_tokens = total_tokens + excluded.total_tokens"));
+      st->Bind(1, std::get<0>(key)).Bind(2, std::get<1>(key)).Bind(3, std::get<2>(key));
+      st->Bind(4, std::get<3>(key)).Bind(5, std::get<4>(key)).Bind(6, d.count).Bind(7, d.cost);
+      st->Bind(8, d.input_tokens).Bind(9, d.output_tokens).Bind(10, d.total_tokens);
+      RETURN_IF_ERROR(st->Run());
+      st->Reset();
+    }
+    RETURN_IF_ERROR(txn->Commit());
+    // Publish project keys only now that their rows are durable.
+    std::lock_guard lock(keys_mu_);
+    for (const auto& id : added_keys) project_keys_[id] = pending_keys_[id];
+    pending_keys_.clear();
+    return absl::OkStatus();
+  }
+
+  static void SortEvents(std::vector<const IngestEvent*>& events) {
+    std::sort(events.begin(), events.end(), [](const IngestEvent* a, const IngestEvent* b) {
+      return std::tie(a->timestamp_us, a->is_update, a->event_id) <
+             std::tie(b->timestamp_us, b->is_update, b->event_id);
+    });
+  }
+
+  absl::Status WriteTrace(Db& db, int64_t project, const std::string& project_id,
+                          const std::string& id, std::vector<const IngestEvent*>& events,
+                          int64_t now, std::map<RollupKey, RollupDelta>* rollups) {
+    ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, "traces", "trace_state", project, id));
+    EntityState state = loaded ? std::move(loaded->state) : EntityState();
+    bool was_present = loaded && loaded->has_state;
+    std::optional<TraceRecord> before;
+    if (was_present) before = MaterializeTrace(project_id, id, state);
+    SortEvents(events);
+    for (const IngestEvent* e : events) state.Apply(*e);
+    TraceRecord t = MaterializeTrace(project_id, id, state);
+    if (before) {
+      auto& d =
+          (*rollups)[{project, HourOf(before->timestamp_ms), before->environment, "TRACE", ""}];
+      d.count -= 1;
+    }
+    (*rollups)[{project, HourOf(t.timestamp_ms), t.environment, "TRACE", ""}].count += 1;
+
+    int64_t rowid;
+    if (loaded) {
+      rowid = loaded->rowid;
+      ASSIGN_OR_RETURN(Stmt * st,
+                       db.Prepare("UPDATE traces SET present = 1, timestamp = ?, name = ?, "
+                                  "user_id = ?, session_id = ?, release = ?, version = ?, "
+                                  "environment = ?, tags = ?, public = ?, updated_at = ? WHERE "
+                                  "rowid = ?"));
+      st->Bind(1, t.timestamp_ms).Bind(2, t.name).Bind(3, t.user_id).Bind(4, t.session_id);
+      st->Bind(5, t.release).Bind(6, t.version).Bind(7, t.environment).Bind(8, TagsText(t.tags));
+      st->Bind(9, t.is_public ? 1 : 0).Bind(10, now).Bind(11, rowid);
+      RETURN_IF_ERROR(st->Run());
+      st->Reset();
+    } else {
+      ASSIGN_OR_RETURN(Stmt * st,
+                       db.Prepare("INSERT INTO traces(project, id, id_hash, present, timestamp, "
+                                  "name, user_id, session_id, release, version, environment, "
+                                  "tags, public, created_at, updated_at) VALUES "
+                                  "(?,?,?,1,?,?,?,?,?,?,?,?,?,?,?)"));
+      st->Bind(1, project).Bind(2, id).Bind(3, IdHash64(id)).Bind(4, t.timestamp_ms);
+      st->Bind(5, t.name).Bind(6, t.user_id).Bind(7, t.session_id).Bind(8, t.release);
+      st->Bind(9, t.version).Bind(10, t.environment).Bind(11, TagsText(t.tags));
+      st->Bind(12, t.is_public ? 1 : 0).Bind(13, now).Bind(14, now);
+      RETURN_IF_ERROR(st->Run());
+      st->Reset();
+      rowid = db.LastInsertRowId();
+    }
+    RETURN_IF_ERROR(PutState(db, "trace_state", rowid, state));
+    if (t.session_id) {
+      ASSIGN_OR_RETURN(Stmt * st, db.Prepare("INSERT OR IGNORE INTO sessions(project, id, "
+                                             "environment, created_at) VALUES (?,?,?,?)"));
+      st->Bind(1, project).Bind(2, *t.session_id).Bind(3, t.environment).Bind(4, now);
+      RETURN_IF_ERROR(st->Run());
+      st->Reset();
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteObservation(Db& db, int64_t project, const std::string& project_id,
+                                const std::string& id, std::vector<const IngestEvent*>& events,
+                                int64_t now,
+                                std::map<std::pair<int64_t, std::string>, TraceDelta>* traces,
+                                std::map<RollupKey, RollupDelta>* rollups) {
+    ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, "observations", "observation_state", project, id));
+    EntityState state = loaded ? std::move(loaded->state) : EntityState();
+    std::optional<ObservationRecord> before;
+    if (loaded) before = MaterializeObservation(project_id, id, &state, nullptr);
+    SortEvents(events);
+    for (const IngestEvent* e : events) state.Apply(*e);
+    ObservationRecord o = MaterializeObservation(project_id, id, &state, prices_);
+
+    auto contribute = [&](const ObservationRecord& r, int sign) {
+      TraceDelta& td = (*traces)[{project, r.trace_id}];
+      td.count += sign;
+      td.cost += sign * r.total_cost.value_or(0);
+      if (sign > 0) {
+        td.min_start = td.min_start ? std::min(*td.min_start, r.start_time_ms) : r.start_time_ms;
+        int64_t end = r.end_time_ms.value_or(r.start_time_ms);
+        td.max_end = td.max_end ? std::max(*td.max_end, end) : end;
+      }
+      RollupDelta& rd = (*rollups)[{project, HourOf(r.start_time_ms), r.environment, r.type,
+                                    r.model.value_or("")}];
+      rd.count += sign;
+      rd.cost += sign * r.total_cost.value_or(0);
+      rd.input_tokens += sign * UsageSum(r.usage_details, "input");
+      rd.output_tokens += sign * UsageSum(r.usage_details, "output");
+      rd.total_tokens += sign * UsageTotal(r.usage_details);
+    };
+    if (before) contribute(*before, -1);
+    contribute(o, +1);
+
+    auto bind_common = [&](Stmt* st, int first) {
+      int i = first;
+      st->Bind(i++, o.trace_id);
+      st->Bind(i++, IdHash64(o.trace_id));
+      st->Bind(i++, o.type);
+      st->Bind(i++, o.name);
+      st->Bind(i++, o.start_time_ms);
+      st->Bind(i++, o.end_time_ms);
+      st->Bind(i++, o.parent_observation_id);
+      st->Bind(i++, o.level);
+      st->Bind(i++, o.environment);
+      st->Bind(i++, o.model);
+      st->Bind(i++, o.version);
+      st->Bind(i++, o.total_cost);
+      st->Bind(i++, UsageSum(o.usage_details, "input"));
+      st->Bind(i++, UsageSum(o.usage_details, "output"));
+      st->Bind(i++, UsageTotal(o.usage_details));
+      st->Bind(i++, now);
+      return i;
+    };
+    int64_t rowid;
+    if (loaded) {
+      rowid = loaded->rowid;
+      ASSIGN_OR_RETURN(Stmt * st,
+                       db.Prepare("UPDATE observations SET trace_id = ?, trace_hash = ?, type = ?, "
+                                  "name = ?, start_time = ?, end_time = ?, parent_id = ?, "
+                                  "level = ?, environment = ?, model = ?, version = ?, "
+                                  "total_cost = ?, input_tokens = ?, output_tokens = ?, "
+                                  "total_tokens = ?, updated_at = ? WHERE rowid = ?"));
+      int i = bind_common(st, 1);
+      st->Bind(i, rowid);
+      RETURN_IF_ERROR(st->Run());
+      st->Reset();
+    } else {
+      ASSIGN_OR_RETURN(
+          Stmt * st,
+          db.Prepare("INSERT INTO observations(trace_id, trace_hash, type, name, start_time, "
+                     "end_time, parent_id, level, environment, model, version, total_cost, "
+                     "input_tokens, output_tokens, total_tokens, updated_at, project, id, id_hash, "
+                     "created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+      int i = bind_common(st, 1);
+      st->Bind(i++, project);
+      st->Bind(i++, id);
+      st->Bind(i++, IdHash64(id));
+      st->Bind(i++, now);
+      RETURN_IF_ERROR(st->Run());
+      st->Reset();
+      rowid = db.LastInsertRowId();
+    }
+    return PutState(db, "observation_state", rowid, state);
+  }
+
+  absl::Status ApplyTraceDelta(Db& db, int64_t project, const std::string& trace_id,
+                               const TraceDelta& d, int64_t now) {
+    ASSIGN_OR_RETURN(Stmt * find, db.Prepare("SELECT rowid FROM traces WHERE project = ? AND "
+                                             "id_hash = ? AND id = ?"));
+    find->Bind(1, project).Bind(2, IdHash64(trace_id)).Bind(3, trace_id);
+    ASSIGN_OR_RETURN(bool row, find->Step());
+    std::optional<int64_t> rowid;
+    if (row) rowid = find->Int(0);
+    find->Reset();
+    if (!rowid) {
+      // Observations arrived before their trace-create: keep the aggregates on
+      // a row that lists ignore until the trace itself shows up.
+      ASSIGN_OR_RETURN(Stmt * ins, db.Prepare("INSERT INTO traces(project, id, id_hash, present, "
+                                              "created_at, updated_at) VALUES (?,?,?,0,?,?)"));
+      ins->Bind(1, project).Bind(2, trace_id).Bind(3, IdHash64(trace_id)).Bind(4, now).Bind(5, now);
+      RETURN_IF_ERROR(ins->Run());
+      ins->Reset();
+      rowid = db.LastInsertRowId();
+    }
+    ASSIGN_OR_RETURN(Stmt * st,
+                     db.Prepare("UPDATE traces SET obs_count = obs_count + ?, total_cost = "
+                                "total_cost + ?, min_start = CASE WHEN ? IS NULL THEN min_start "
+                                "WHEN min_start IS NULL OR ? < min_start THEN ? ELSE min_start "
+                                "END, max_end = CASE WHEN ? IS NULL THEN max_end WHEN max_end IS "
+                                "NULL OR ? > max_end THEN ? ELSE max_end END WHERE rowid = ?"));
+    st->Bind(1, d.count).Bind(2, d.cost);
+    st->Bind(3, d.min_start).Bind(4, d.min_start).Bind(5, d.min_start);
+    st->Bind(6, d.max_end).Bind(7, d.max_end).Bind(8, d.max_end).Bind(9, *rowid);
+    RETURN_IF_ERROR(st->Run());
+    st->Reset();
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteScore(Db& db, int64_t project, const std::string& project_id,
+                          const std::string& id, std::vector<const IngestEvent*>& events,
+                          int64_t now) {
+    ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, "scores", "score_state", project, id));
+    EntityState state = loaded ? std::move(loaded->state) : EntityState();
+    SortEvents(events);
+    for (const IngestEvent* e : events) state.Apply(*e);
+    ScoreRecord s = MaterializeScore(project_id, id, state);
+    auto bind_common = [&](Stmt* st, int first) {
+      int i = first;
+      std::optional<int64_t> trace_hash;
+      if (s.trace_id) trace_hash = IdHash64(*s.trace_id);
+      st->Bind(i++, s.trace_id);
+      st->Bind(i++, trace_hash);
+      st->Bind(i++, s.observation_id);
+      st->Bind(i++, s.session_id);
+      st->Bind(i++, s.dataset_run_id);
+      st->Bind(i++, s.name);
+      st->Bind(i++, s.value);
+      st->Bind(i++, s.string_value);
+      st->Bind(i++, s.source);
+      st->Bind(i++, s.data_type);
+      st->Bind(i++, s.timestamp_ms);
+      st->Bind(i++, s.environment);
+      st->Bind(i++, s.config_id);
+      st->Bind(i++, s.queue_id);
+      st->Bind(i++, s.author_user_id);
+      st->Bind(i++, now);
+      return i;
+    };
+    int64_t rowid;
+    if (loaded) {
+      rowid = loaded->rowid;
+      ASSIGN_OR_RETURN(Stmt * st,
+                       db.Prepare("UPDATE scores SET trace_id = ?, trace_hash = ?, "
+                                  "observation_id = ?, session_id = ?, dataset_run_id = ?, "
+                                  "name = ?, value = ?, string_value = ?, source = ?, "
+                                  "data_type = ?, timestamp = ?, environment = ?, config_id = ?, "
+                                  "queue_id = ?, author_user_id = ?, updated_at = ? WHERE "
+                                  "rowid = ?"));
+      int i = bind_common(st, 1);
+      st->Bind(i, rowid);
+      RETURN_IF_ERROR(st->Run());
+      st->Reset();
+    } else {
+      ASSIGN_OR_RETURN(
+          Stmt * st,
+          db.Prepare("INSERT INTO scores(trace_id, trace_hash, observation_id, session_id, "
+                     "dataset_run_id, name, value, string_value, source, data_type, timestamp, "
+                     "environment, config_id, queue_id, author_user_id, updated_at, project, id, "
+                     "id_hash, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+      int i = bind_common(st, 1);
+      st->Bind(i++, project);
+      st->Bind(i++, id);
+      st->Bind(i++, IdHash64(id));
+      st->Bind(i++, now);
+      RETURN_IF_ERROR(st->Run());
+      st->Reset();
+      rowid = db.LastInsertRowId();
+    }
+    return PutState(db, "score_state", rowid, state);
+  }
+
+  // Immutable after construction.
+  const SqliteEventStoreOptions options_;
+  const PriceTable* const prices_;
+
+  // Owned by the writer thread after Init().
+  std::unique_ptr<Db> writer_db_;
+  std::map<std::string, int64_t> pending_keys_;
+  std::thread writer_;
+
+  ReaderPool readers_;
+
+  // Protected by mu_: the write queue.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<WriteRequest>> queue_;
+  size_t queued_events_ = 0;
+  bool closed_ = false;
+
+  // Protected by keys_mu_: committed project id → key.
+  std::mutex keys_mu_;
+  std::unordered_map<std::string, int64_t> project_keys_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EventStore>> OpenSqliteEventStore(
+    const SqliteEventStoreOptions& options, const PriceTable* prices) {
+  auto store = std::make_unique<SqliteEventStore>(options, prices);
+  RETURN_IF_ERROR(store->Init());
+  return std::unique_ptr<EventStore>(std::move(store));
+}
+
+}  // namespace loupe
