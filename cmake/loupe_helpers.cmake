@@ -1,7 +1,11 @@
 # One warning list and three wrappers, so every module is declared the same way.
 
-set(LOUPE_WARNINGS -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor
-    -Wno-unused-parameter)
+set(LOUPE_WARNINGS -Wall -Wextra -Wpedantic -Wnon-virtual-dtor -Wno-unused-parameter)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  list(APPEND LOUPE_WARNINGS -Wshadow=local)
+else()
+  list(APPEND LOUPE_WARNINGS -Wshadow-uncaptured-local)
+endif()
 if(LOUPE_WERROR)
   list(APPEND LOUPE_WARNINGS -Werror)
 endif()

@@ -121,8 +121,8 @@ json::object ObservationJson(const ObservationRecord& r) {
   o["endTime"] = OptTime(r.end_time_ms);
   o["completionStartTime"] = OptTime(r.completion_start_time_ms);
   o["model"] = Opt(r.model);
-  o["modelParameters"] = r.model_parameters.is_null() ? json::value(json::object())
-                                                      : r.model_parameters;
+  o["modelParameters"] =
+      r.model_parameters.is_null() ? json::value(json::object()) : r.model_parameters;
   o["input"] = ParseIfJson(r.input);
   o["output"] = ParseIfJson(r.output);
   o["version"] = Opt(r.version);
@@ -133,8 +133,7 @@ json::object ObservationJson(const ObservationRecord& r) {
   o["environment"] = r.environment;
   o["promptId"] = nullptr;
   o["promptName"] = Opt(r.prompt_name);
-  o["promptVersion"] =
-      r.prompt_version ? json::value(*r.prompt_version) : json::value(nullptr);
+  o["promptVersion"] = r.prompt_version ? json::value(*r.prompt_version) : json::value(nullptr);
   json::object usage_details;
   for (const auto& [k, v] : r.usage_details) usage_details[k] = v;
   json::object cost_details;

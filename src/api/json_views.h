@@ -20,8 +20,8 @@ boost::json::object TraceJson(const TraceRecord& t);
 // (`fields` query), which yields -1 / empty arrays as Langfuse does.
 boost::json::object TraceWithDetailsJson(const TraceRecord& t,
                                          const std::vector<std::string>& observation_ids,
-                                         const std::vector<std::string>& score_ids,
-                                         bool include_io, bool include_metrics);
+                                         const std::vector<std::string>& score_ids, bool include_io,
+                                         bool include_metrics);
 
 boost::json::object ObservationJson(const ObservationRecord& o);
 boost::json::object ScoreJson(const ScoreRecord& s);

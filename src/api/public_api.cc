@@ -209,9 +209,8 @@ class PublicApi {
     size_t n = batch->events.size();
     absl::Status s = d_.events->Write(auth->project_id, std::move(batch->events));
     if (!s.ok()) return StatusResponse(s);
-    LogDebug("ingested batch", {{"project", auth->project_id},
-                                {"events", n},
-                                {"errors", batch->errors.size()}});
+    LogDebug("ingested batch",
+             {{"project", auth->project_id}, {"events", n}, {"errors", batch->errors.size()}});
     return JsonResponse(207, MultiStatusBody(*batch));
   }
 
@@ -299,10 +298,10 @@ class PublicApi {
       size_t dot = order->rfind('.');
       std::string col = order->substr(0, dot);
       std::string dir = dot == std::string::npos ? "desc" : order->substr(dot + 1);
-      static const char* kColumns[] = {"id",          "timestamp", "name",      "userId",
-                                       "release",     "version",   "public",    "bookmarked",
-                                       "sessionId",   "environment", "createdAt", "updatedAt",
-                                       "totalCost",   "latency"};
+      static const char* kColumns[] = {"id",        "timestamp",   "name",      "userId",
+                                       "release",   "version",     "public",    "bookmarked",
+                                       "sessionId", "environment", "createdAt", "updatedAt",
+                                       "totalCost", "latency"};
       bool known = std::find_if(std::begin(kColumns), std::end(kColumns),
                                 [&](const char* c) { return col == c; }) != std::end(kColumns);
       if (!known || (dir != "asc" && dir != "desc")) {
@@ -354,7 +353,8 @@ class PublicApi {
     auto trace = d_.events->GetTrace(auth->project_id, id);
     if (!trace.ok()) return StatusResponse(trace.status());
     if (!*trace) {
-      return ErrorResponse(404, "LangfuseNotFoundError", "Trace " + id + " not found within authorized project");
+      return ErrorResponse(404, "LangfuseNotFoundError",
+                           "Trace " + id + " not found within authorized project");
     }
     auto observations = d_.events->ObservationsOfTrace(auth->project_id, id);
     if (!observations.ok()) return StatusResponse(observations.status());
@@ -528,7 +528,8 @@ class PublicApi {
       static const char* kOps[] = {"<", ">", "<=", ">=", "!=", "="};
       bool known = std::find_if(std::begin(kOps), std::end(kOps),
                                 [&](const char* o) { return *op == o; }) != std::end(kOps);
-      if (!known) q.Fail("operator", "Invalid enum value. Expected '<' | '>' | '<=' | '>=' | '!=' | '='");
+      if (!known)
+        q.Fail("operator", "Invalid enum value. Expected '<' | '>' | '<=' | '>=' | '!=' | '='");
       sq.value_operator = *op == "!=" ? "<>" : *op;
     }
     if (sq.source && *sq.source != "API" && *sq.source != "EVAL" && *sq.source != "ANNOTATION") {
@@ -670,18 +671,15 @@ void RegisterPublicApi(Router& r, PublicApiDeps deps) {
   r.Add("GET", "/api/public/traces/{traceId}", with_params(&PublicApi::GetTrace));
   r.Add("DELETE", "/api/public/traces/{traceId}", with_params(&PublicApi::DeleteTrace));
   r.Add("GET", "/api/public/observations", simple(&PublicApi::ListObservations));
-  r.Add("GET", "/api/public/observations/{observationId}",
-        with_params(&PublicApi::GetObservation));
+  r.Add("GET", "/api/public/observations/{observationId}", with_params(&PublicApi::GetObservation));
   r.Add("GET", "/api/public/sessions", simple(&PublicApi::ListSessions));
   r.Add("GET", "/api/public/sessions/{sessionId}", with_params(&PublicApi::GetSession));
 
   r.Add("POST", "/api/public/scores", simple(&PublicApi::PostScore));
-  r.Add("GET", "/api/public/v2/scores", [api](HttpRequest& req, const PathParams&) {
-    return api->ListScores(req, false);
-  });
-  r.Add("GET", "/api/public/scores", [api](HttpRequest& req, const PathParams&) {
-    return api->ListScores(req, true);
-  });
+  r.Add("GET", "/api/public/v2/scores",
+        [api](HttpRequest& req, const PathParams&) { return api->ListScores(req, false); });
+  r.Add("GET", "/api/public/scores",
+        [api](HttpRequest& req, const PathParams&) { return api->ListScores(req, true); });
   r.Add("GET", "/api/public/v2/scores/{scoreId}", with_params(&PublicApi::GetScore));
   r.Add("GET", "/api/public/scores/{scoreId}", with_params(&PublicApi::GetScore));
   r.Add("DELETE", "/api/public/scores/{scoreId}", with_params(&PublicApi::DeleteScore));

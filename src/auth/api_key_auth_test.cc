@@ -29,8 +29,7 @@ TEST(ApiKeyHashTest, MatchesLangfuseFastHash) {
     absl::StatusOr<std::optional<ApiKeyRecord>> FindApiKeyByHash(const std::string&) override {
       return std::nullopt;
     }
-    absl::StatusOr<std::optional<ApiKeyRecord>> FindApiKeyByPublicKey(
-        const std::string&) override {
+    absl::StatusOr<std::optional<ApiKeyRecord>> FindApiKeyByPublicKey(const std::string&) override {
       return std::nullopt;
     }
     absl::StatusOr<int64_t> CountApiKeys() override { return 0; }

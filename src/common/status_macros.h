@@ -10,9 +10,9 @@
 #define LOUPE_STATUS_CONCAT(a, b) LOUPE_STATUS_CONCAT_INNER(a, b)
 
 // Returns from the enclosing function if `expr` yields a non-OK status.
-#define RETURN_IF_ERROR(expr)                \
-  do {                                       \
-    ::absl::Status loupe_status_ = (expr);   \
+#define RETURN_IF_ERROR(expr)                      \
+  do {                                             \
+    ::absl::Status loupe_status_ = (expr);         \
     if (!loupe_status_.ok()) return loupe_status_; \
   } while (0)
 

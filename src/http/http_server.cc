@@ -316,8 +316,8 @@ absl::Status HttpServer::Start() {
   if (!ec) impl_->acceptor->bind(endpoint, ec);
   if (!ec) impl_->acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return absl::UnavailableError("cannot listen on port " +
-                                  std::to_string(impl_->options.port) + ": " + ec.message());
+    return absl::UnavailableError("cannot listen on port " + std::to_string(impl_->options.port) +
+                                  ": " + ec.message());
   }
   impl_->bound_port = impl_->acceptor->local_endpoint().port();
   impl_->Accept();

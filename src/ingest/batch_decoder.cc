@@ -204,9 +204,8 @@ void ValidateObservationBody(Validator& val, json::object& body, bool legacy_typ
     }
   }
   if (!val.ok()) return;
-  ProvidedUsage usage = NormalizeProvidedUsage(body.if_contains("usage"),
-                                               body.if_contains("usageDetails"),
-                                               body.if_contains("costDetails"));
+  ProvidedUsage usage = NormalizeProvidedUsage(
+      body.if_contains("usage"), body.if_contains("usageDetails"), body.if_contains("costDetails"));
   body.erase("usage");
   body.erase("usageDetails");
   body.erase("costDetails");
@@ -258,6 +257,12 @@ void ValidateScoreBody(Validator& val, json::object& body) {
     val.Fail("value", "Expected number or string, received " + Validator::TypeName(*value));
   }
   if (!val.ok()) return;
+  // Copies: inserting into `body` below may move its elements.
+  const json::value value_copy = *value;
+  value = &value_copy;
+  const json::value* source_field = body.if_contains("source");
+  const bool source_missing = !source_field || !source_field->is_string();
+  const bool is_annotation = !source_missing && source_field->as_string() == "ANNOTATION";
   std::string data_type;
   if (const json::value* dt = body.if_contains("dataType"); dt && dt->is_string()) {
     data_type = dt->as_string();
@@ -291,13 +296,12 @@ void ValidateScoreBody(Validator& val, json::object& body) {
       val.Fail("dataType", "CORRECTION scores are only allowed on traces and observations");
     }
   }
-  const json::value* source = body.if_contains("source");
-  if (source && source->is_string() && source->as_string() == "ANNOTATION" && !has_config) {
+  if (is_annotation && !has_config) {
     val.Fail("configId", "ANNOTATION scores require a configId");
   }
   if (!val.ok()) return;
   body["dataType"] = data_type;
-  if (!source || !source->is_string()) body["source"] = "API";
+  if (source_missing) body["source"] = "API";
   // The stored representation: NUMERIC/BOOLEAN carry `value`; string types carry
   // `stringValue`; BOOLEAN also gets the "True"/"False" label Langfuse shows.
   if (data_type == "BOOLEAN") {

@@ -220,8 +220,7 @@ const json::value* EntityState::Get(std::string_view field) const {
   if (v->is_array()) {
     const json::array& a = v->as_array();
     // Scalar slots are [value, ts, rank, tiebreak]; union fields are plain arrays.
-    if (a.size() == 4 && a[1].is_int64() && a[2].is_int64() && a[3].is_int64() &&
-        field != "tags") {
+    if (a.size() == 4 && a[1].is_int64() && a[2].is_int64() && a[3].is_int64() && field != "tags") {
       return &a[0];
     }
   }

@@ -45,7 +45,7 @@ class EntityState {
   const boost::json::value* Get(std::string_view field) const;
   boost::json::object GetObject(std::string_view field) const;
   std::string GetString(std::string_view field) const;  // "" when unset/null/not a string
-  bool Has(std::string_view field) const;                // set and not null
+  bool Has(std::string_view field) const;               // set and not null
 
   // Values the write path derives (cost, matched model) are kept beside the
   // merged fields so reads do not recompute them.

@@ -57,12 +57,12 @@ constexpr std::string_view kTraceEvents = R"({"batch": [
 TEST(EntityStateTest, TraceMergeFollowsTheRules) {
   auto events = Events(kTraceEvents);
   json::value merged = json::parse(Merge(events, {0, 1, 2}));
-  EXPECT_EQ(merged.at("name").as_string(), "second");        // later value wins
+  EXPECT_EQ(merged.at("name").as_string(), "second");  // later value wins
   EXPECT_EQ(merged.at("userId").as_string(), "u2");
-  EXPECT_EQ(merged.at("input").at("q").as_int64(), 1);        // "" is not truthy
+  EXPECT_EQ(merged.at("input").at("q").as_int64(), 1);  // "" is not truthy
   EXPECT_EQ(merged.at("output").as_string(), "done");
-  EXPECT_EQ(merged.at("environment").as_string(), "prod");    // immutable: first wins
-  EXPECT_TRUE(merged.at("release").is_null());                // explicit null overwrites
+  EXPECT_EQ(merged.at("environment").as_string(), "prod");            // immutable: first wins
+  EXPECT_TRUE(merged.at("release").is_null());                        // explicit null overwrites
   EXPECT_EQ(json::serialize(merged.at("tags")), R"(["a","b","x"])");  // sorted union
   EXPECT_EQ(merged.at("metadata").at("k1").as_string(), "v1");
   EXPECT_EQ(merged.at("metadata").at("k2").as_string(), "v2");

@@ -27,8 +27,8 @@ struct TraceRecord {
   std::vector<std::string> tags;
   bool is_public = false;
   bool bookmarked = false;
-  boost::json::value input;     // null when absent
-  boost::json::value output;    // null when absent
+  boost::json::value input;   // null when absent
+  boost::json::value output;  // null when absent
   boost::json::object metadata;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;

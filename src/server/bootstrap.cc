@@ -43,8 +43,8 @@ std::string HashPassword(const std::string& password) {
 absl::Status Bootstrap(const Config& config, MetaStore& meta, const ApiKeyAuthenticator& auth,
                        int port) {
   const InitConfig& init = config.init;
-  std::string host = config.public_url.empty() ? "http://localhost:" + std::to_string(port)
-                                               : config.public_url;
+  std::string host =
+      config.public_url.empty() ? "http://localhost:" + std::to_string(port) : config.public_url;
   if (!init.org_id.empty()) {
     RETURN_IF_ERROR(meta.UpsertOrganization(
         {init.org_id, init.org_name.empty() ? init.org_id : init.org_name, 0}));

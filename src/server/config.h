@@ -19,14 +19,14 @@ struct InitConfig {
 };
 
 struct Config {
-  int port = 3000;                      // PORT
-  std::string bind_address = "0.0.0.0"; // LOUPE_BIND_ADDRESS
-  std::string data_dir = "./data";      // LOUPE_DATA_DIR
-  int http_threads = 16;                // LOUPE_HTTP_THREADS
-  std::string salt;                     // SALT (generated and kept in the data dir if unset)
-  std::string public_url;               // NEXTAUTH_URL, for printed links
-  int shutdown_grace_seconds = 25;      // LOUPE_SHUTDOWN_GRACE_SECONDS
-  InitConfig init;                      // LANGFUSE_INIT_*
+  int port = 3000;                       // PORT
+  std::string bind_address = "0.0.0.0";  // LOUPE_BIND_ADDRESS
+  std::string data_dir = "./data";       // LOUPE_DATA_DIR
+  int http_threads = 16;                 // LOUPE_HTTP_THREADS
+  std::string salt;                      // SALT (generated and kept in the data dir if unset)
+  std::string public_url;                // NEXTAUTH_URL, for printed links
+  int shutdown_grace_seconds = 25;       // LOUPE_SHUTDOWN_GRACE_SECONDS
+  InitConfig init;                       // LANGFUSE_INIT_*
 };
 
 // Reads the environment; fails on malformed values (e.g. a non-numeric PORT).

@@ -47,8 +47,7 @@ absl::StatusOr<std::string> LoadOrCreateSalt(const std::string& data_dir) {
   out.close();
   if (!out) return absl::UnavailableError("cannot write " + path);
   ::chmod(path.c_str(), 0600);
-  LogWarn("SALT is not set; generated one and stored it in the data directory",
-          {{"path", path}});
+  LogWarn("SALT is not set; generated one and stored it in the data directory", {{"path", path}});
   return salt;
 }
 
@@ -68,7 +67,8 @@ HttpResponse Preflight(const HttpRequest& req) {
   std::string origin = req.Header("origin");
   res.headers.emplace_back("Access-Control-Allow-Origin", origin.empty() ? "*" : origin);
   res.headers.emplace_back("Vary", "Origin");
-  res.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+  res.headers.emplace_back("Access-Control-Allow-Methods",
+                           "GET, POST, PUT, PATCH, DELETE, OPTIONS");
   std::string requested = req.Header("access-control-request-headers");
   res.headers.emplace_back("Access-Control-Allow-Headers",
                            requested.empty() ? "authorization, content-type, x-langfuse-sdk-name, "
@@ -99,7 +99,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const Config& config) {
   s.config = config;
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) return absl::UnavailableError("cannot create data dir " + config.data_dir + ": " + ec.message());
+  if (ec)
+    return absl::UnavailableError("cannot create data dir " + config.data_dir + ": " +
+                                  ec.message());
   if (s.config.salt.empty()) {
     ASSIGN_OR_RETURN(s.config.salt, LoadOrCreateSalt(config.data_dir));
   }

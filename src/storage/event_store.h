@@ -57,8 +57,8 @@ struct ObservationQuery {
 
 struct ScoreQuery {
   PageRequest page;
-  std::optional<std::string> user_id, name, source, config_id, session_id, dataset_run_id,
-      trace_id, observation_id, queue_id, data_type;
+  std::optional<std::string> user_id, name, source, config_id, session_id, dataset_run_id, trace_id,
+      observation_id, queue_id, data_type;
   std::vector<std::string> environments;
   std::vector<std::string> score_ids;
   std::vector<std::string> trace_tags;
@@ -82,7 +82,7 @@ class EventStore {
   virtual absl::Status Write(const std::string& project_id, std::vector<IngestEvent> events) = 0;
 
   virtual absl::StatusOr<std::optional<TraceRecord>> GetTrace(const std::string& project_id,
-                                                               const std::string& id) = 0;
+                                                              const std::string& id) = 0;
   virtual absl::StatusOr<PageResult<TraceRecord>> ListTraces(const std::string& project_id,
                                                              const TraceQuery& query) = 0;
   // Deletes traces with their observations and scores. Returns how many existed.

@@ -20,8 +20,9 @@ absl::Status ApplyMigrations(Db& db, const std::vector<Migration>& migrations) {
     auto txn = Transaction::Begin(db, true);
     if (!txn.ok()) return txn.status();
     s = db.Exec(m.sql);
-    if (!s.ok()) return absl::InternalError("migration " + std::to_string(m.version) + ": " +
-                                            std::string(s.message()));
+    if (!s.ok())
+      return absl::InternalError("migration " + std::to_string(m.version) + ": " +
+                                 std::string(s.message()));
     s = db.Exec("INSERT INTO schema_version(version) VALUES (" + std::to_string(m.version) + ")");
     if (!s.ok()) return s;
     s = (*txn)->Commit();

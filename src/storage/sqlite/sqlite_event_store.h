@@ -18,7 +18,7 @@
 namespace loupe {
 
 struct SqliteEventStoreOptions {
-  std::string path;          // database file
+  std::string path;  // database file
   int reader_connections = 4;
   // Upper bound of queued events before Write() answers kResourceExhausted
   // (the API turns it into 503 + Retry-After).

@@ -23,18 +23,20 @@ class SqliteMetaStore final : public MetaStore {
     ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("INSERT INTO organizations(id, name, created_at) "
                                              "VALUES (?,?,?) ON CONFLICT(id) DO UPDATE SET "
                                              "name = excluded.name"));
-    st->Bind(1, org.id).Bind(2, org.name).Bind(3, org.created_at_ms ? org.created_at_ms : NowMillis());
+    st->Bind(1, org.id)
+        .Bind(2, org.name)
+        .Bind(3, org.created_at_ms ? org.created_at_ms : NowMillis());
     return RunAndReset(st);
   }
 
   absl::Status UpsertProject(const ProjectRecord& p) override {
     std::lock_guard lock(mu_);
-    ASSIGN_OR_RETURN(Stmt * st,
-                     db_->Prepare("INSERT INTO projects(id, org_id, name, metadata, retention_days, "
-                                  "created_at) VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
-                                  "org_id = excluded.org_id, name = excluded.name, "
-                                  "metadata = excluded.metadata, "
-                                  "retention_days = excluded.retention_days"));
+    ASSIGN_OR_RETURN(
+        Stmt * st, db_->Prepare("INSERT INTO projects(id, org_id, name, metadata, retention_days, "
+                                "created_at) VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                                "org_id = excluded.org_id, name = excluded.name, "
+                                "metadata = excluded.metadata, "
+                                "retention_days = excluded.retention_days"));
     std::optional<int64_t> retention;
     if (p.retention_days) retention = *p.retention_days;
     st->Bind(1, p.id).Bind(2, p.org_id).Bind(3, p.name).Bind(4, p.metadata_json);
