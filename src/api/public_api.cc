@@ -297,7 +297,7 @@ class PublicApi {
     if (auto order = q.String("orderBy"); order && !order->empty()) {
       size_t dot = order->rfind('.');
       std::string col = order->substr(0, dot);
-      std::string dir = dot == std::string::npos ? "desc" : order->substr(dot + 1);
+      std::string dir = dot == std::string::npos ? "" : order->substr(dot + 1);
       static const char* kColumns[] = {"id",        "timestamp",   "name",      "userId",
                                        "release",   "version",     "public",    "bookmarked",
                                        "sessionId", "environment", "createdAt", "updatedAt",
@@ -350,22 +350,37 @@ class PublicApi {
     auto auth = RequireProject(d_, req, false);
     if (!auth.ok()) return StatusResponse(auth.status());
     const std::string& id = p.at("traceId");
+    QueryParser q(req);
+    bool io = true, with_scores = true, with_observations = true, metrics = true;
+    if (auto fields = q.String("fields"); fields && !fields->empty()) {
+      io = with_scores = with_observations = metrics = false;
+      for (const std::string& f : q.Array("fields", true)) {
+        io |= f == "io";
+        with_scores |= f == "scores";
+        with_observations |= f == "observations";
+        metrics |= f == "metrics";
+      }
+    }
     auto trace = d_.events->GetTrace(auth->project_id, id);
     if (!trace.ok()) return StatusResponse(trace.status());
     if (!*trace) {
       return ErrorResponse(404, "LangfuseNotFoundError",
                            "Trace " + id + " not found within authorized project");
     }
-    auto observations = d_.events->ObservationsOfTrace(auth->project_id, id);
-    if (!observations.ok()) return StatusResponse(observations.status());
-    auto scores = d_.events->ScoresOfTrace(auth->project_id, id);
-    if (!scores.ok()) return StatusResponse(scores.status());
     std::vector<std::string> none;
-    json::object o = TraceWithDetailsJson(**trace, none, none, true, true);
+    json::object o = TraceWithDetailsJson(**trace, none, none, io, metrics);
     json::array obs;
-    for (const auto& r : *observations) obs.push_back(ObservationJson(r));
+    if (with_observations) {
+      auto observations = d_.events->ObservationsOfTrace(auth->project_id, id);
+      if (!observations.ok()) return StatusResponse(observations.status());
+      for (const auto& r : *observations) obs.push_back(ObservationJson(r));
+    }
     json::array sc;
-    for (const auto& s : *scores) sc.push_back(ScoreJson(s));
+    if (with_scores) {
+      auto scores = d_.events->ScoresOfTrace(auth->project_id, id);
+      if (!scores.ok()) return StatusResponse(scores.status());
+      for (const auto& s : *scores) sc.push_back(ScoreJson(s));
+    }
     o["observations"] = std::move(obs);
     o["scores"] = std::move(sc);
     return JsonResponse(200, o);
@@ -535,6 +550,12 @@ class PublicApi {
     if (sq.source && *sq.source != "API" && *sq.source != "EVAL" && *sq.source != "ANNOTATION") {
       q.Fail("source", "Invalid enum value. Expected 'API' | 'EVAL' | 'ANNOTATION'");
     }
+    // Field groups: score, trace (default both).
+    bool with_trace = true;
+    if (auto fields = q.String("fields"); fields && !fields->empty()) {
+      with_trace = false;
+      for (const std::string& f : q.Array("fields", true)) with_trace |= f == "trace";
+    }
     if (!q.ok()) return InvalidQuery(q);
     auto page = d_.events->ListScores(auth->project_id, sq);
     if (!page.ok()) return StatusResponse(page.status());
@@ -543,7 +564,7 @@ class PublicApi {
     for (const auto& s : page->items) {
       if (trace_scores_only && !s.trace_id) continue;
       json::object o = ScoreJson(s);
-      if (s.trace_id) {
+      if (s.trace_id && with_trace) {
         auto it = traces.find(*s.trace_id);
         if (it == traces.end()) {
           auto t = d_.events->GetTrace(auth->project_id, *s.trace_id);

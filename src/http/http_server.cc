@@ -72,17 +72,21 @@ class Session;
 struct HttpServer::Impl {
   HttpServerOptions options;
   HttpHandler handler;
-  asio::io_context ioc;
-  std::optional<tcp::acceptor> acceptor;
-  std::vector<std::thread> threads;
   std::atomic<bool> draining{false};
   std::atomic<bool> stopped{false};
   int bound_port = 0;
 
+  // Declared before the io_context: destroying the io_context destroys the
+  // sessions still referenced by its pending handlers, and they unregister
+  // themselves here.
   std::mutex sessions_mu;
   std::condition_variable sessions_cv;
   std::set<Session*> sessions;  // guarded by sessions_mu
   int busy_sessions = 0;        // guarded by sessions_mu
+
+  asio::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
 
   Impl(HttpServerOptions o, HttpHandler h) : options(std::move(o)), handler(std::move(h)) {}
 

@@ -382,9 +382,12 @@ void DecodeEvent(const json::value& envelope, const DecodeOptions& options, Deco
     AddError(batch, id, 400, "Invalid request data", "timestamp: Required");
     return;
   }
-  std::optional<int64_t> ts = ParseIsoMicros(tsv->as_string());
+  // The envelope timestamp orders events, so it must be unambiguous: an offset
+  // (Z or +hh:mm) is required, as in Langfuse's schema.
+  std::optional<int64_t> ts = ParseIsoMicrosStrict(tsv->as_string());
   if (!ts) {
-    AddError(batch, id, 400, "Invalid request data", "timestamp: Invalid datetime");
+    AddError(batch, id, 400, "Invalid request data",
+             "timestamp: Invalid datetime, expected ISO 8601 with an offset");
     return;
   }
   const json::value* bodyv = env->if_contains("body");

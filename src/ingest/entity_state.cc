@@ -1,6 +1,7 @@
 #include "ingest/entity_state.h"
 
 #include <algorithm>
+#include <climits>
 #include <set>
 #include <tuple>
 #include <vector>
@@ -12,12 +13,12 @@ namespace {
 
 namespace json = boost::json;
 
-enum class Rule { kIgnore, kFirst, kLast, kLastTruthy, kPerKey, kUnion };
+enum class Rule { kIgnore, kFirst, kLast, kLastTruthy, kPerKey, kDeep, kUnion };
 
 Rule TraceRule(std::string_view f) {
   if (f == "id" || f == "timestamp" || f == "environment") return Rule::kFirst;
   if (f == "input" || f == "output") return Rule::kLastTruthy;
-  if (f == "metadata") return Rule::kPerKey;
+  if (f == "metadata") return Rule::kDeep;
   if (f == "tags") return Rule::kUnion;
   if (f == "name" || f == "userId" || f == "sessionId" || f == "release" || f == "version" ||
       f == "externalId" || f == "public") {
@@ -32,9 +33,8 @@ Rule ObservationRule(std::string_view f) {
     return Rule::kFirst;
   }
   if (f == "input" || f == "output") return Rule::kLastTruthy;
-  if (f == "metadata" || f == "modelParameters" || f == "_usage" || f == "_cost") {
-    return Rule::kPerKey;
-  }
+  if (f == "metadata") return Rule::kDeep;
+  if (f == "modelParameters" || f == "_usage" || f == "_cost") return Rule::kPerKey;
   if (f == "endTime" || f == "completionStartTime" || f == "name" || f == "level" ||
       f == "statusMessage" || f == "parentObservationId" || f == "version" || f == "model" ||
       f == "promptName" || f == "promptVersion") {
@@ -105,6 +105,71 @@ void ApplyScalar(json::object& container, std::string_view name, const json::val
   OrderKey old = KeyOf(existing->as_array());
   bool replace = rule == Rule::kFirst ? key < old : key >= old;
   if (replace) *existing = MakeSlot(value, key);
+}
+
+// Deep merge (lodash `merge` semantics, made order-independent): a node holds
+// the latest scalar written at its path ("s": [value, key...]), the latest
+// time an object was written there ("o": [key...]) and its children ("c").
+// Whichever of scalar and object was written last decides the node's shape;
+// children older than a later scalar are dropped.
+json::array KeyArray(const OrderKey& key) {
+  json::array a;
+  a.push_back(std::get<0>(key));
+  a.push_back(std::get<1>(key));
+  a.push_back(std::get<2>(key));
+  return a;
+}
+
+OrderKey KeyFromArray(const json::value* v) {
+  if (!v || !v->is_array()) return {INT64_MIN, INT64_MIN, INT64_MIN};
+  const json::array& a = v->as_array();
+  auto num = [&](size_t i) -> int64_t {
+    return i < a.size() && a[i].is_int64() ? a[i].as_int64() : 0;
+  };
+  return {num(0), num(1), num(2)};
+}
+
+OrderKey ScalarKey(const json::object& node) {
+  const json::value* s = node.if_contains("s");
+  if (!s || !s->is_array() || s->as_array().size() != 4) return {INT64_MIN, INT64_MIN, INT64_MIN};
+  return KeyOf(s->as_array());
+}
+
+void ApplyDeep(json::object& node, const json::value& value, const OrderKey& key) {
+  if (value.is_object()) {
+    if (KeyFromArray(node.if_contains("o")) < key) node["o"] = KeyArray(key);
+    json::value& children = node["c"];
+    if (!children.is_object()) children = json::object();
+    for (const auto& kv : value.as_object()) {
+      json::value& child = children.as_object()[kv.key()];
+      if (!child.is_object()) child = json::object();
+      ApplyDeep(child.as_object(), kv.value(), key);
+    }
+    return;
+  }
+  if (ScalarKey(node) <= key) node["s"] = MakeSlot(value, key);
+}
+
+// Returns the node's merged value; `latest` receives the newest key in it.
+json::value MaterializeDeep(const json::object& node, OrderKey* latest) {
+  OrderKey scalar_key = ScalarKey(node);
+  OrderKey object_key = KeyFromArray(node.if_contains("o"));
+  *latest = std::max(scalar_key, object_key);
+  if (node.contains("s") && scalar_key >= object_key) return node.at("s").as_array()[0];
+  json::object out;
+  const json::value* children = node.if_contains("c");
+  if (!children || !children->is_object()) return out;
+  std::vector<std::string_view> keys;
+  for (const auto& kv : children->as_object()) keys.push_back(kv.key());
+  std::sort(keys.begin(), keys.end());
+  for (std::string_view k : keys) {
+    const json::value& child = children->as_object().at(k);
+    if (!child.is_object()) continue;
+    OrderKey child_latest;
+    json::value v = MaterializeDeep(child.as_object(), &child_latest);
+    if (child_latest > scalar_key) out[k] = std::move(v);
+  }
+  return out;
 }
 
 }  // namespace
@@ -187,6 +252,13 @@ void EntityState::Apply(const IngestEvent& event) {
         }
         return;
       }
+      case Rule::kDeep: {
+        if (!value.is_object()) return;
+        json::value& node = fields_[name];
+        if (!node.is_object()) node = json::object();
+        ApplyDeep(node.as_object(), value, key);
+        return;
+      }
       case Rule::kUnion: {
         if (!value.is_array()) return;
         std::set<std::string> tags;
@@ -231,6 +303,12 @@ json::object EntityState::GetObject(std::string_view field) const {
   json::object out;
   const json::value* v = fields_.if_contains(field);
   if (!v || !v->is_object()) return out;
+  if (field == "metadata") {  // the only kDeep field
+    OrderKey latest;
+    json::value merged = MaterializeDeep(v->as_object(), &latest);
+    if (merged.is_object()) return std::move(merged.as_object());
+    return out;
+  }
   // Keys in sorted order, so the result does not depend on arrival order.
   std::vector<std::string_view> keys;
   for (const auto& kv : v->as_object()) keys.push_back(kv.key());
