@@ -6,11 +6,16 @@
 
 namespace loupe::sqlite {
 
-absl::Status ApplyMigrations(Db& db, const std::vector<Migration>& migrations) {
-  auto s = db.Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
+absl::Status ApplyMigrations(Db& db, std::string_view component,
+                             const std::vector<Migration>& migrations) {
+  auto s = db.Exec(
+      "CREATE TABLE IF NOT EXISTS schema_version(component TEXT NOT NULL, version INTEGER NOT "
+      "NULL, applied_at INTEGER NOT NULL DEFAULT (unixepoch()), PRIMARY KEY(component, version))");
   if (!s.ok()) return s;
-  auto stmt = db.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_version");
+  auto stmt =
+      db.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_version WHERE component = ?");
   if (!stmt.ok()) return stmt.status();
+  (*stmt)->Bind(1, component);
   auto row = (*stmt)->Step();
   if (!row.ok()) return row.status();
   int current = static_cast<int>((*stmt)->Int(0));
@@ -20,14 +25,19 @@ absl::Status ApplyMigrations(Db& db, const std::vector<Migration>& migrations) {
     auto txn = Transaction::Begin(db, true);
     if (!txn.ok()) return txn.status();
     s = db.Exec(m.sql);
-    if (!s.ok())
-      return absl::InternalError("migration " + std::to_string(m.version) + ": " +
-                                 std::string(s.message()));
-    s = db.Exec("INSERT INTO schema_version(version) VALUES (" + std::to_string(m.version) + ")");
+    if (!s.ok()) {
+      return absl::InternalError(std::string(component) + " migration " +
+                                 std::to_string(m.version) + ": " + std::string(s.message()));
+    }
+    auto ins = db.Prepare("INSERT INTO schema_version(component, version) VALUES (?, ?)");
+    if (!ins.ok()) return ins.status();
+    (*ins)->Bind(1, component).Bind(2, m.version);
+    s = (*ins)->Run();
+    (*ins)->Reset();
     if (!s.ok()) return s;
     s = (*txn)->Commit();
     if (!s.ok()) return s;
-    LogInfo("applied schema migration", {{"version", m.version}});
+    LogInfo("applied schema migration", {{"component", component}, {"version", m.version}});
   }
   return absl::OkStatus();
 }

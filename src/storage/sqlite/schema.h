@@ -1,8 +1,10 @@
 #pragma once
 
-// Versioned schema migrations of the embedded stores. Each entry is applied
-// once, in order, inside a transaction, and recorded in `schema_version`;
-// released entries are never edited, only appended to.
+// Versioned schema migrations of the embedded stores. Each store component
+// ("events", "meta", "prompts", ...) has its own list; each entry is applied
+// once, in order, inside a transaction, and recorded in `schema_version`
+// under the component's name. Released entries are never edited, only
+// appended to.
 
 #include <string_view>
 #include <vector>
@@ -17,8 +19,9 @@ struct Migration {
   std::string_view sql;
 };
 
-// Brings `db` up to the last version in `migrations`.
-absl::Status ApplyMigrations(Db& db, const std::vector<Migration>& migrations);
+// Brings `component`'s tables in `db` up to the last version in `migrations`.
+absl::Status ApplyMigrations(Db& db, std::string_view component,
+                             const std::vector<Migration>& migrations);
 
 const std::vector<Migration>& EventStoreMigrations();
 const std::vector<Migration>& MetaStoreMigrations();

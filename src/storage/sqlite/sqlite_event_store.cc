@@ -160,7 +160,7 @@ class SqliteEventStore final : public EventStore {
 
   absl::Status Init() {
     ASSIGN_OR_RETURN(writer_db_, Db::Open(options_.path, false));
-    RETURN_IF_ERROR(sqlite::ApplyMigrations(*writer_db_, sqlite::EventStoreMigrations()));
+    RETURN_IF_ERROR(sqlite::ApplyMigrations(*writer_db_, "events", sqlite::EventStoreMigrations()));
     RETURN_IF_ERROR(LoadProjectKeys(*writer_db_));
     RETURN_IF_ERROR(readers_.Init(options_.path, options_.reader_connections));
     writer_ = std::thread([this] { WriterLoop(); });

@@ -198,7 +198,7 @@ class SqliteMetaStore final : public MetaStore {
 
 absl::StatusOr<std::unique_ptr<MetaStore>> OpenSqliteMetaStore(const std::string& path) {
   ASSIGN_OR_RETURN(auto db, Db::Open(path, false));
-  RETURN_IF_ERROR(sqlite::ApplyMigrations(*db, sqlite::MetaStoreMigrations()));
+  RETURN_IF_ERROR(sqlite::ApplyMigrations(*db, "meta", sqlite::MetaStoreMigrations()));
   return std::unique_ptr<MetaStore>(new SqliteMetaStore(std::move(db)));
 }
 
