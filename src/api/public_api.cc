@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/time_util.h"
 #include "ingest/batch_decoder.h"
+#include "query/filter.h"
 
 namespace loupe {
 namespace {
@@ -97,6 +98,17 @@ class QueryParser {
       return std::nullopt;
     }
     return *us / 1000;
+  }
+
+  std::vector<FilterCondition> Filters(const std::vector<FilterColumn>& columns) {
+    const std::string* v = req_.Query("filter");
+    if (!v || v->empty()) return {};
+    auto parsed = ParseFilterParam(*v, columns);
+    if (!parsed.ok()) {
+      Fail("filter", std::string(parsed.status().message()));
+      return {};
+    }
+    return std::move(*parsed);
   }
 
   PageRequest Page() {
@@ -294,6 +306,7 @@ class PublicApi {
     tq.tags = q.Array("tags");
     tq.from_ms = q.Time("fromTimestamp");
     tq.to_ms = q.Time("toTimestamp");
+    tq.filters = q.Filters(TraceFilterColumns());
     if (auto order = q.String("orderBy"); order && !order->empty()) {
       size_t dot = order->rfind('.');
       std::string col = order->substr(0, dot);
@@ -442,6 +455,7 @@ class PublicApi {
     oq.environments = q.Array("environment");
     oq.from_start_ms = q.Time("fromStartTime");
     oq.to_start_ms = q.Time("toStartTime");
+    oq.filters = q.Filters(ObservationFilterColumns());
     if (oq.level && *oq.level != "DEBUG" && *oq.level != "DEFAULT" && *oq.level != "WARNING" &&
         *oq.level != "ERROR") {
       q.Fail("level", "Invalid enum value. Expected 'DEBUG' | 'DEFAULT' | 'WARNING' | 'ERROR'");
@@ -530,6 +544,7 @@ class PublicApi {
     sq.data_type = q.String("dataType");
     sq.score_ids = q.Array("scoreIds", true);
     sq.trace_tags = q.Array("traceTags");
+    sq.filters = q.Filters(ScoreFilterColumns());
     if (auto v = q.String("value"); v && !v->empty()) {
       char* end = nullptr;
       double d = std::strtod(v->c_str(), &end);

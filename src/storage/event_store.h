@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "ingest/event.h"
 #include "model/records.h"
+#include "query/filter.h"
 
 namespace loupe {
 
@@ -46,6 +47,7 @@ struct TraceQuery {
   // release, version, environment, createdAt, updatedAt, totalCost, latency.
   std::string order_by = "timestamp";
   bool descending = true;
+  std::vector<FilterCondition> filters;  // validated against TraceFilterColumns()
 };
 
 struct ObservationQuery {
@@ -53,6 +55,7 @@ struct ObservationQuery {
   std::optional<std::string> name, user_id, type, trace_id, level, parent_observation_id, version;
   std::vector<std::string> environments;
   std::optional<int64_t> from_start_ms, to_start_ms;
+  std::vector<FilterCondition> filters;  // validated against ObservationFilterColumns()
 };
 
 struct ScoreQuery {
@@ -65,6 +68,7 @@ struct ScoreQuery {
   std::optional<int64_t> from_ms, to_ms;
   std::optional<std::string> value_operator;  // one of = > < >= <= !=
   std::optional<double> value;
+  std::vector<FilterCondition> filters;  // validated against ScoreFilterColumns()
 };
 
 struct SessionQuery {

@@ -100,6 +100,156 @@ int64_t UsageTotal(const std::map<std::string, int64_t>& usage) {
   return it != usage.end() ? it->second : 0;
 }
 
+// SQL for validated filter conditions. `columns` maps a filter column id to
+// an SQL expression over the listed table; unknown ids cannot occur because
+// ParseFilterParam checked them against the same view.
+void AppendFilters(const std::vector<FilterCondition>& filters,
+                   const std::map<std::string, std::string>& columns, std::string* where,
+                   std::vector<std::function<void(Stmt&, int&)>>* binds) {
+  for (const FilterCondition& f : filters) {
+    auto it = columns.find(f.column);
+    if (it == columns.end()) continue;
+    const std::string& col = it->second;
+    auto bind_text = [binds](std::string v) {
+      binds->push_back([v = std::move(v)](Stmt& s, int& i) { s.Bind(i++, v); });
+    };
+    auto placeholders = [](size_t n) {
+      std::string p;
+      for (size_t k = 0; k < n; ++k) p += k ? ",?" : "?";
+      return p;
+    };
+    switch (f.type) {
+      case FilterType::kDatetime:
+        *where += " AND " + col + " " + f.op + " ?";
+        binds->push_back([v = f.time_ms](Stmt& s, int& i) { s.Bind(i++, v); });
+        break;
+      case FilterType::kNumber:
+        *where += " AND " + col + " " + f.op + " ?";
+        binds->push_back([v = f.number_value](Stmt& s, int& i) { s.Bind(i++, v); });
+        break;
+      case FilterType::kString:
+        if (f.op == "=") {
+          *where += " AND " + col + " = ?";
+          bind_text(f.string_value);
+        } else if (f.op == "contains") {
+          *where += " AND instr(" + col + ", ?) > 0";
+          bind_text(f.string_value);
+        } else if (f.op == "does not contain") {
+          *where += " AND (" + col + " IS NULL OR instr(" + col + ", ?) = 0)";
+          bind_text(f.string_value);
+        } else if (f.op == "starts with") {
+          *where += " AND substr(" + col + ", 1, length(?)) = ?";
+          bind_text(f.string_value);
+          bind_text(f.string_value);
+        } else {  // ends with
+          *where += " AND substr(" + col + ", -length(?)) = ?";
+          bind_text(f.string_value);
+          bind_text(f.string_value);
+        }
+        break;
+      case FilterType::kStringOptions:
+        if (f.values.empty()) {
+          if (f.op == "any of") *where += " AND 0";
+          break;
+        }
+        if (f.op == "any of") {
+          *where += " AND " + col + " IN (" + placeholders(f.values.size()) + ")";
+        } else {
+          *where += " AND (" + col + " IS NULL OR " + col + " NOT IN (" +
+                    placeholders(f.values.size()) + "))";
+        }
+        for (const auto& v : f.values) bind_text(v);
+        break;
+      case FilterType::kArrayOptions: {
+        if (f.values.empty()) {
+          if (f.op == "any of") *where += " AND 0";
+          break;
+        }
+        std::string in = "(" + placeholders(f.values.size()) + ")";
+        if (f.op == "any of") {
+          *where += " AND EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE value IN " + in + ")";
+        } else if (f.op == "none of") {
+          *where +=
+              " AND NOT EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE value IN " + in + ")";
+        } else {  // all of
+          *where += " AND (SELECT COUNT(DISTINCT value) FROM json_each(" + col +
+                    ") WHERE value IN " + in + ") = " + std::to_string(f.values.size());
+        }
+        for (const auto& v : f.values) bind_text(v);
+        break;
+      }
+      case FilterType::kBoolean:
+        *where += " AND " + col + (f.op == "=" ? " = ?" : " <> ?");
+        binds->push_back([v = f.bool_value](Stmt& s, int& i) { s.Bind(i++, v ? 1 : 0); });
+        break;
+      case FilterType::kNull:
+        *where += " AND " + col + (f.op == "is null" ? " IS NULL" : " IS NOT NULL");
+        break;
+    }
+  }
+}
+
+const std::map<std::string, std::string>& TraceFilterSql() {
+  static const std::map<std::string, std::string> kMap = {
+      {"id", "t.id"},
+      {"name", "t.name"},
+      {"timestamp", "t.timestamp"},
+      {"userId", "t.user_id"},
+      {"sessionId", "t.session_id"},
+      {"release", "t.release"},
+      {"version", "t.version"},
+      {"environment", "t.environment"},
+      {"tags", "t.tags"},
+      {"bookmarked", "t.bookmarked"},
+      {"public", "t.public"},
+      {"latency", "(COALESCE(t.max_end - t.min_start, 0) / 1000.0)"},
+      {"totalCost", "t.total_cost"},
+      {"observationCount", "t.obs_count"},
+  };
+  return kMap;
+}
+
+const std::map<std::string, std::string>& ObservationFilterSql() {
+  static const std::map<std::string, std::string> kMap = {
+      {"id", "o.id"},
+      {"name", "o.name"},
+      {"traceId", "o.trace_id"},
+      {"type", "o.type"},
+      {"level", "o.level"},
+      {"environment", "o.environment"},
+      {"model", "o.model"},
+      {"providedModelName", "o.model"},
+      {"version", "o.version"},
+      {"parentObservationId", "o.parent_id"},
+      {"startTime", "o.start_time"},
+      {"endTime", "o.end_time"},
+      {"latency", "((o.end_time - o.start_time) / 1000.0)"},
+      {"totalCost", "o.total_cost"},
+      {"inputTokens", "o.input_tokens"},
+      {"outputTokens", "o.output_tokens"},
+      {"totalTokens", "o.total_tokens"},
+  };
+  return kMap;
+}
+
+const std::map<std::string, std::string>& ScoreFilterSql() {
+  static const std::map<std::string, std::string> kMap = {
+      {"id", "s.id"},
+      {"name", "s.name"},
+      {"value", "s.value"},
+      {"stringValue", "s.string_value"},
+      {"source", "s.source"},
+      {"dataType", "s.data_type"},
+      {"timestamp", "s.timestamp"},
+      {"environment", "s.environment"},
+      {"traceId", "s.trace_id"},
+      {"observationId", "s.observation_id"},
+      {"sessionId", "s.session_id"},
+      {"configId", "s.config_id"},
+  };
+  return kMap;
+}
+
 class ReaderPool {
  public:
   class Lease {
@@ -227,6 +377,7 @@ class SqliteEventStore final : public EventStore {
       where += " AND EXISTS (SELECT 1 FROM json_each(t.tags) WHERE json_each.value = ?)";
       binds.push_back([tag](Stmt& s, int& i) { s.Bind(i++, tag); });
     }
+    AppendFilters(q.filters, TraceFilterSql(), &where, &binds);
     static const std::map<std::string, std::string> kOrderColumns = {
         {"timestamp", "t.timestamp"},
         {"name", "t.name"},
@@ -379,6 +530,7 @@ class SqliteEventStore final : public EventStore {
       where += " AND o.start_time < ?";
       binds.push_back([v = *q.to_start_ms](Stmt& s, int& i) { s.Bind(i++, v); });
     }
+    AppendFilters(q.filters, ObservationFilterSql(), &where, &binds);
     auto lease = readers_.Acquire();
     Db& db = lease.db();
     ASSIGN_OR_RETURN(Stmt * count, db.Prepare("SELECT COUNT(*) FROM observations o" + where));
@@ -509,6 +661,7 @@ class SqliteEventStore final : public EventStore {
       where += " AND s.value = ?";
       binds.push_back([v = *q.value](Stmt& s, int& i) { s.Bind(i++, v); });
     }
+    AppendFilters(q.filters, ScoreFilterSql(), &where, &binds);
     if (q.user_id || !q.trace_tags.empty()) {
       where +=
           " AND EXISTS (SELECT 1 FROM traces t WHERE t.project = s.project AND t.id_hash = "
