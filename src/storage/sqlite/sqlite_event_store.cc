@@ -1,8 +1,10 @@
 #include "storage/sqlite/sqlite_event_store.h"
 
+#include <malloc.h>
 #include <zstd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -285,6 +287,12 @@ class ReaderPool {
   void Clear() {
     std::lock_guard lock(mu_);
     free_.clear();
+  }
+
+  // Drops the page caches of the idle connections (leased ones keep theirs).
+  void ReleaseMemory() {
+    std::lock_guard lock(mu_);
+    for (auto& db : free_) sqlite3_db_release_memory(db->raw());
   }
 
  private:
@@ -971,11 +979,24 @@ class SqliteEventStore final : public EventStore {
   }
 
   void WriterLoop() {
+    bool released = true;
     while (true) {
       std::vector<std::unique_ptr<WriteRequest>> group;
       {
         std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return closed_ || !queue_.empty(); });
+        // After a quiet spell, hand the page caches back to the OS: an idle
+        // server should not hold the memory its last burst of load needed.
+        if (!cv_.wait_for(lock, kIdleRelease, [&] { return closed_ || !queue_.empty(); })) {
+          if (!released) {
+            lock.unlock();
+            sqlite3_db_release_memory(writer_db_->raw());
+            readers_.ReleaseMemory();
+            malloc_trim(0);
+            released = true;
+          }
+          continue;
+        }
+        released = false;
         if (queue_.empty() && closed_) return;
         size_t events = 0;
         while (!queue_.empty() && (group.empty() || events < options_.max_group_events)) {
@@ -1355,6 +1376,8 @@ class SqliteEventStore final : public EventStore {
     }
     return PutState(db, "score_state", rowid, state);
   }
+
+  static constexpr std::chrono::seconds kIdleRelease{10};
 
   // Immutable after construction.
   const SqliteEventStoreOptions options_;

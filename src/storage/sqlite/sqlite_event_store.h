@@ -22,9 +22,9 @@ struct SqliteEventStoreOptions {
   int reader_connections = 4;
   // Upper bound of queued events before Write() answers kResourceExhausted
   // (the API turns it into 503 + Retry-After).
-  size_t max_queued_events = 200000;
+  size_t max_queued_events = 50000;
   // Largest number of events merged into one transaction.
-  size_t max_group_events = 20000;
+  size_t max_group_events = 10000;
 };
 
 // `prices` must outlive the store.
