@@ -16,7 +16,9 @@ namespace json = boost::json;
 enum class Rule { kIgnore, kFirst, kLast, kLastTruthy, kPerKey, kDeep, kUnion };
 
 Rule TraceRule(std::string_view f) {
-  if (f == "id" || f == "timestamp" || f == "environment") return Rule::kFirst;
+  if (f == "id" || f == "timestamp" || f == "_timestampFallback" || f == "environment") {
+    return Rule::kFirst;
+  }
   if (f == "input" || f == "output") return Rule::kLastTruthy;
   if (f == "metadata") return Rule::kDeep;
   if (f == "tags") return Rule::kUnion;
@@ -29,7 +31,7 @@ Rule TraceRule(std::string_view f) {
 
 Rule ObservationRule(std::string_view f) {
   if (f == "id" || f == "traceId" || f == "type" || f == "startTime" || f == "environment" ||
-      f == "_typeFallback") {
+      f == "_typeFallback" || f == "_startTimeFallback") {
     return Rule::kFirst;
   }
   if (f == "input" || f == "output") return Rule::kLastTruthy;
@@ -210,12 +212,16 @@ void EntityState::Apply(const IngestEvent& event) {
   // Fields every event of a kind implies, even when the body omits them.
   json::object implied;
   const int64_t envelope_ms = event.timestamp_us / 1000;
+  // The envelope time stands in for a missing trace timestamp / observation
+  // start time, but only as a fallback: an explicit value from any event wins
+  // over it, so an update whose envelope happens to be older than its create
+  // cannot move the start.
   switch (event.kind) {
     case EntityKind::kTrace:
-      implied["timestamp"] = envelope_ms;
+      implied["_timestampFallback"] = envelope_ms;
       break;
     case EntityKind::kObservation:
-      implied["startTime"] = envelope_ms;
+      implied["_startTimeFallback"] = envelope_ms;
       if (!event.observation_type.empty()) {
         implied[event.is_update ? "_typeFallback" : "type"] = event.observation_type;
       }
@@ -278,11 +284,7 @@ void EntityState::Apply(const IngestEvent& event) {
     }
   };
 
-  for (const auto& kv : implied) {
-    if (!event.body.contains(kv.key()) || event.body.at(kv.key()).is_null()) {
-      apply_field(kv.key(), kv.value());
-    }
-  }
+  for (const auto& kv : implied) apply_field(kv.key(), kv.value());
   for (const auto& kv : event.body) apply_field(kv.key(), kv.value());
 }
 

@@ -34,7 +34,7 @@ TraceRecord MaterializeTrace(const std::string& project_id, const std::string& i
   TraceRecord t;
   t.id = id;
   t.project_id = project_id;
-  t.timestamp_ms = OptInt(s, "timestamp").value_or(0);
+  t.timestamp_ms = OptInt(s, "timestamp").value_or(OptInt(s, "_timestampFallback").value_or(0));
   t.name = OptString(s, "name");
   t.user_id = OptString(s, "userId");
   t.session_id = OptString(s, "sessionId");
@@ -77,7 +77,7 @@ ObservationRecord MaterializeObservation(const std::string& project_id, const st
   o.parent_observation_id = OptString(s, "parentObservationId");
   o.name = OptString(s, "name");
   o.environment = OptString(s, "environment").value_or("default");
-  o.start_time_ms = OptInt(s, "startTime").value_or(0);
+  o.start_time_ms = OptInt(s, "startTime").value_or(OptInt(s, "_startTimeFallback").value_or(0));
   o.end_time_ms = OptInt(s, "endTime");
   if (o.end_time_ms && *o.end_time_ms < o.start_time_ms) o.end_time_ms = o.start_time_ms;
   o.completion_start_time_ms = OptInt(s, "completionStartTime");

@@ -23,6 +23,7 @@
 #include "ingest/event.h"
 #include "model/records.h"
 #include "query/filter.h"
+#include "query/metrics.h"
 
 namespace loupe {
 
@@ -77,6 +78,29 @@ struct SessionQuery {
   std::vector<std::string> environments;
 };
 
+struct DailyMetricsQuery {
+  PageRequest page;
+  std::optional<std::string> trace_name, user_id;
+  std::vector<std::string> tags;  // all of
+  std::vector<std::string> environments;
+  std::optional<int64_t> from_ms, to_ms;
+};
+
+struct DailyModelUsage {
+  std::string model;
+  int64_t input_usage = 0, output_usage = 0, total_usage = 0;
+  int64_t count_observations = 0, count_traces = 0;
+  double total_cost = 0;
+};
+
+struct DailyMetricsRow {
+  std::string date;  // YYYY-MM-DD (UTC) of the traces' timestamps
+  int64_t count_traces = 0;
+  int64_t count_observations = 0;
+  double total_cost = 0;
+  std::vector<DailyModelUsage> usage;
+};
+
 class EventStore {
  public:
   virtual ~EventStore() = default;
@@ -121,6 +145,13 @@ class EventStore {
   // Traces of a session, oldest first.
   virtual absl::StatusOr<std::vector<TraceRecord>> TracesOfSession(
       const std::string& project_id, const std::string& session_id) = 0;
+
+  // Runs a metrics query (see query/metrics.h); returns the response rows.
+  virtual absl::StatusOr<boost::json::array> QueryMetrics(const std::string& project_id,
+                                                          const MetricsQuery& query) = 0;
+  // Per-day trace/observation counts, cost and usage by model, newest day first.
+  virtual absl::StatusOr<PageResult<DailyMetricsRow>> DailyMetrics(
+      const std::string& project_id, const DailyMetricsQuery& query) = 0;
 
   // Cheap liveness check of the underlying storage.
   virtual absl::Status Ping() = 0;

@@ -164,6 +164,15 @@ CREATE TABLE rollup_hourly(
   total_tokens INTEGER NOT NULL,
   PRIMARY KEY(project, hour, environment, type, model)) WITHOUT ROWID;
 )sql"},
+      // Columns the metrics API groups and aggregates by.
+      {2, R"sql(
+ALTER TABLE observations ADD COLUMN prompt_name TEXT;
+ALTER TABLE observations ADD COLUMN prompt_version INTEGER;
+ALTER TABLE observations ADD COLUMN completion_start_time INTEGER;
+ALTER TABLE observations ADD COLUMN input_cost REAL;
+ALTER TABLE observations ADD COLUMN output_cost REAL;
+ALTER TABLE scores ADD COLUMN observation_hash INTEGER;
+)sql"},
   };
   return kMigrations;
 }

@@ -66,6 +66,7 @@ void Stmt::Reset() {
 }
 
 bool Stmt::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+bool Stmt::IsText(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_TEXT; }
 int64_t Stmt::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
 double Stmt::Double(int col) const { return sqlite3_column_double(stmt_, col); }
 std::string Stmt::Text(int col) const {

@@ -44,6 +44,7 @@ class Stmt {
   void Reset();
 
   bool IsNull(int col) const;
+  bool IsText(int col) const;
   int64_t Int(int col) const;
   double Double(int col) const;
   std::string Text(int col) const;

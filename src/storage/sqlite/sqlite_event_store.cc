@@ -20,6 +20,7 @@
 #include "common/status_macros.h"
 #include "common/time_util.h"
 #include "ingest/materialize.h"
+#include "query/metrics.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
 
@@ -92,6 +93,14 @@ struct TraceDelta {
 int64_t UsageSum(const std::map<std::string, int64_t>& usage, std::string_view prefix) {
   int64_t sum = 0;
   for (const auto& [k, v] : usage) {
+    if (k.rfind(prefix, 0) == 0) sum += v;
+  }
+  return sum;
+}
+
+double CostSum(const std::map<std::string, double>& cost, std::string_view prefix) {
+  double sum = 0;
+  for (const auto& [k, v] : cost) {
     if (k.rfind(prefix, 0) == 0) sum += v;
   }
   return sum;
@@ -250,6 +259,158 @@ const std::map<std::string, std::string>& ScoreFilterSql() {
       {"configId", "s.config_id"},
   };
   return kMap;
+}
+
+// How each metrics view maps onto the tables: the FROM clause, the time
+// column, and SQL expressions for dimensions, measures and filter columns.
+struct MetricsSql {
+  std::string from;
+  std::string where;  // view-specific restriction, after the project check
+  std::string time;
+  std::map<std::string, std::string> dims;
+  std::map<std::string, std::string> measures;
+  std::map<std::string, std::string> filters;
+};
+
+const MetricsSql& MetricsSqlFor(MetricsView view) {
+  static const MetricsSql kTraces = {
+      "traces t",
+      "t.project = ? AND t.present = 1",
+      "t.timestamp",
+      {{"id", "t.id"},
+       {"name", "t.name"},
+       {"tags", "t.tags"},
+       {"userId", "t.user_id"},
+       {"sessionId", "t.session_id"},
+       {"release", "t.release"},
+       {"version", "t.version"},
+       {"environment", "t.environment"},
+       {"timestampMonth", "strftime('%Y-%m', t.timestamp / 1000, 'unixepoch')"}},
+      {{"count", "1"},
+       {"observationsCount", "t.obs_count"},
+       {"scoresCount",
+        "(SELECT COUNT(*) FROM scores s WHERE s.project = t.project AND s.trace_hash = t.id_hash "
+        "AND s.trace_id = t.id)"},
+       {"uniqueUserIds", "t.user_id"},
+       {"uniqueSessionIds", "t.session_id"},
+       {"latency", "(t.max_end - t.min_start)"},
+       {"totalTokens",
+        "(SELECT SUM(o.total_tokens) FROM observations o WHERE o.project = t.project AND "
+        "o.trace_hash = t.id_hash AND o.trace_id = t.id)"},
+       {"totalCost", "t.total_cost"}},
+      {{"id", "t.id"},
+       {"name", "t.name"},
+       {"tags", "t.tags"},
+       {"userId", "t.user_id"},
+       {"sessionId", "t.session_id"},
+       {"release", "t.release"},
+       {"version", "t.version"},
+       {"environment", "t.environment"},
+       {"timestamp", "t.timestamp"}}};
+  static const MetricsSql kObservations = {
+      "observations o LEFT JOIN traces t ON t.project = o.project AND t.id_hash = o.trace_hash "
+      "AND t.id = o.trace_id",
+      "o.project = ?",
+      "o.start_time",
+      {{"id", "o.id"},
+       {"traceId", "o.trace_id"},
+       {"traceName", "t.name"},
+       {"environment", "o.environment"},
+       {"parentObservationId", "o.parent_id"},
+       {"type", "o.type"},
+       {"name", "o.name"},
+       {"level", "o.level"},
+       {"version", "o.version"},
+       {"providedModelName", "o.model"},
+       {"promptName", "o.prompt_name"},
+       {"promptVersion", "CAST(o.prompt_version AS TEXT)"},
+       {"userId", "t.user_id"},
+       {"sessionId", "t.session_id"},
+       {"startTimeMonth", "strftime('%Y-%m', o.start_time / 1000, 'unixepoch')"}},
+      {{"count", "1"},
+       {"latency", "(o.end_time - o.start_time)"},
+       {"streamingLatency", "(o.end_time - o.completion_start_time)"},
+       {"timeToFirstToken", "(o.completion_start_time - o.start_time)"},
+       {"inputTokens", "o.input_tokens"},
+       {"outputTokens", "o.output_tokens"},
+       {"totalTokens", "o.total_tokens"},
+       {"outputTokensPerSecond",
+        "(o.output_tokens * 1000.0 / NULLIF(o.end_time - o.start_time, 0))"},
+       {"tokensPerSecond", "(o.total_tokens * 1000.0 / NULLIF(o.end_time - o.start_time, 0))"},
+       {"inputCost", "o.input_cost"},
+       {"outputCost", "o.output_cost"},
+       {"totalCost", "o.total_cost"},
+       {"countScores",
+        "(SELECT COUNT(*) FROM scores s WHERE s.project = o.project AND s.trace_hash = "
+        "o.trace_hash AND s.observation_id = o.id)"}},
+      {{"id", "o.id"},
+       {"traceId", "o.trace_id"},
+       {"traceName", "t.name"},
+       {"environment", "o.environment"},
+       {"parentObservationId", "o.parent_id"},
+       {"type", "o.type"},
+       {"name", "o.name"},
+       {"level", "o.level"},
+       {"version", "o.version"},
+       {"providedModelName", "o.model"},
+       {"promptName", "o.prompt_name"},
+       {"userId", "t.user_id"},
+       {"sessionId", "t.session_id"},
+       {"startTime", "o.start_time"}}};
+  auto scores = [](const char* data_type) {
+    return MetricsSql{
+        "scores s LEFT JOIN traces t ON t.project = s.project AND t.id_hash = s.trace_hash AND "
+        "t.id = s.trace_id LEFT JOIN observations o ON o.project = s.project AND o.id_hash = "
+        "s.observation_hash AND o.id = s.observation_id",
+        std::string("s.project = ? AND s.data_type = '") + data_type + "'",
+        "s.timestamp",
+        {{"id", "s.id"},
+         {"environment", "s.environment"},
+         {"name", "s.name"},
+         {"source", "s.source"},
+         {"dataType", "s.data_type"},
+         {"traceId", "s.trace_id"},
+         {"configId", "s.config_id"},
+         {"timestampMonth", "strftime('%Y-%m', s.timestamp / 1000, 'unixepoch')"},
+         {"timestampDay", "strftime('%Y-%m-%d', s.timestamp / 1000, 'unixepoch')"},
+         {"traceName", "t.name"},
+         {"userId", "t.user_id"},
+         {"sessionId", "t.session_id"},
+         {"observationName", "o.name"},
+         {"observationModelName", "o.model"},
+         {"value", "CAST(s.value AS TEXT)"},
+         {"stringValue", "s.string_value"}},
+        {{"count", "1"}, {"value", "s.value"}},
+        {{"id", "s.id"},
+         {"environment", "s.environment"},
+         {"name", "s.name"},
+         {"source", "s.source"},
+         {"dataType", "s.data_type"},
+         {"traceId", "s.trace_id"},
+         {"configId", "s.config_id"},
+         {"traceName", "t.name"},
+         {"userId", "t.user_id"},
+         {"sessionId", "t.session_id"},
+         {"value", "s.value"},
+         {"stringValue", "s.string_value"},
+         {"timestamp", "s.timestamp"}}};
+  };
+  static const MetricsSql kNumeric = scores("NUMERIC");
+  static const MetricsSql kCategorical = scores("CATEGORICAL");
+  static const MetricsSql kBoolean = scores("BOOLEAN");
+  switch (view) {
+    case MetricsView::kTraces:
+      return kTraces;
+    case MetricsView::kObservations:
+      return kObservations;
+    case MetricsView::kScoresNumeric:
+      return kNumeric;
+    case MetricsView::kScoresCategorical:
+      return kCategorical;
+    case MetricsView::kScoresBoolean:
+      return kBoolean;
+  }
+  return kTraces;
 }
 
 class ReaderPool {
@@ -845,6 +1006,150 @@ class SqliteEventStore final : public EventStore {
     return out;
   }
 
+  absl::StatusOr<json::array> QueryMetrics(const std::string& project_id,
+                                           const MetricsQuery& q) override {
+    MetricsAggregator agg(q);
+    auto project = ProjectKeyIfKnown(project_id);
+    if (!project) return agg.Finish();
+    const MetricsSql& m = MetricsSqlFor(q.view);
+    // Rows are aggregated in C++ rather than by SQLite's GROUP BY sorter,
+    // which is several times slower per row (and has no percentiles).
+    std::string select = "SELECT " + m.time;
+    for (const auto& d : q.dimensions) select += ", " + m.dims.at(d);
+    for (const auto& metric : q.metrics) select += ", " + m.measures.at(metric.measure);
+    std::string where = " WHERE " + m.where + " AND " + m.time + " >= ? AND " + m.time + " < ?";
+    std::vector<std::function<void(Stmt&, int&)>> binds;
+    binds.push_back([v = q.from_ms](Stmt& s, int& i) { s.Bind(i++, v); });
+    binds.push_back([v = q.to_ms](Stmt& s, int& i) { s.Bind(i++, v); });
+    AppendFilters(q.filters, m.filters, &where, &binds);
+    auto lease = readers_.Acquire();
+    ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare(select + " FROM " + m.from + where));
+    int i = 1;
+    st->Bind(i++, *project);
+    for (auto& b : binds) b(*st, i);
+    const size_t nd = q.dimensions.size();
+    MetricsRow row;
+    row.dimensions.resize(nd);
+    row.values.resize(q.metrics.size());
+    while (true) {
+      ASSIGN_OR_RETURN(bool has, st->Step());
+      if (!has) break;
+      int64_t t = st->Int(0);
+      row.bucket_ms = q.granularity ? BucketStart(t, *q.granularity) : 0;
+      for (size_t d = 0; d < nd; ++d) row.dimensions[d] = st->OptText(static_cast<int>(1 + d));
+      for (size_t k = 0; k < q.metrics.size(); ++k) {
+        int col = static_cast<int>(1 + nd + k);
+        if (st->IsNull(col)) {
+          row.values[k].reset();
+        } else if (st->IsText(col)) {
+          // Text measures (unique users/sessions) count distinct values.
+          row.values[k] = static_cast<double>(IdHash64(st->Text(col)));
+        } else {
+          row.values[k] = st->Double(col);
+        }
+      }
+      agg.Add(row);
+    }
+    st->Reset();
+    return agg.Finish();
+  }
+
+  absl::StatusOr<PageResult<DailyMetricsRow>> DailyMetrics(const std::string& project_id,
+                                                           const DailyMetricsQuery& q) override {
+    PageResult<DailyMetricsRow> result;
+    auto project = ProjectKeyIfKnown(project_id);
+    if (!project) return result;
+    std::string where = " WHERE t.project = ? AND t.present = 1";
+    std::vector<std::function<void(Stmt&, int&)>> binds;
+    if (q.trace_name) {
+      where += " AND t.name = ?";
+      binds.push_back([v = *q.trace_name](Stmt& s, int& i) { s.Bind(i++, v); });
+    }
+    if (q.user_id) {
+      where += " AND t.user_id = ?";
+      binds.push_back([v = *q.user_id](Stmt& s, int& i) { s.Bind(i++, v); });
+    }
+    for (const auto& tag : q.tags) {
+      where += " AND EXISTS (SELECT 1 FROM json_each(t.tags) WHERE json_each.value = ?)";
+      binds.push_back([tag](Stmt& s, int& i) { s.Bind(i++, tag); });
+    }
+    AddInList(" AND t.environment", q.environments, &where, &binds);
+    if (q.from_ms) {
+      where += " AND t.timestamp >= ?";
+      binds.push_back([v = *q.from_ms](Stmt& s, int& i) { s.Bind(i++, v); });
+    }
+    if (q.to_ms) {
+      where += " AND t.timestamp < ?";
+      binds.push_back([v = *q.to_ms](Stmt& s, int& i) { s.Bind(i++, v); });
+    }
+    const std::string day = "date(t.timestamp / 1000, 'unixepoch')";
+    auto lease = readers_.Acquire();
+    Db& db = lease.db();
+    auto bind_all = [&](Stmt* st) {
+      int i = 1;
+      st->Bind(i++, *project);
+      for (auto& b : binds) b(*st, i);
+      return i;
+    };
+    ASSIGN_OR_RETURN(Stmt * count,
+                     db.Prepare("SELECT COUNT(DISTINCT " + day + ") FROM traces t" + where));
+    bind_all(count);
+    ASSIGN_OR_RETURN(bool has, count->Step());
+    result.total_items = has ? count->Int(0) : 0;
+    count->Reset();
+    ASSIGN_OR_RETURN(Stmt * days,
+                     db.Prepare("SELECT " + day + " AS d, COUNT(*) FROM traces t" + where +
+                                " GROUP BY d ORDER BY d DESC LIMIT ? OFFSET ?"));
+    int i = bind_all(days);
+    days->Bind(i++, q.page.limit);
+    days->Bind(i++, static_cast<int64_t>(q.page.page - 1) * q.page.limit);
+    std::map<std::string, size_t> index;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, days->Step());
+      if (!row) break;
+      DailyMetricsRow r;
+      r.date = days->Text(0);
+      r.count_traces = days->Int(1);
+      index[r.date] = result.items.size();
+      result.items.push_back(std::move(r));
+    }
+    days->Reset();
+    if (result.items.empty()) return result;
+    ASSIGN_OR_RETURN(
+        Stmt * usage,
+        db.Prepare("SELECT " + day +
+                   " AS d, COALESCE(o.model, ''), SUM(COALESCE(o.input_tokens, 0)), "
+                   "SUM(COALESCE(o.output_tokens, 0)), SUM(COALESCE(o.total_tokens, 0)), "
+                   "COUNT(*), COUNT(DISTINCT o.trace_id), SUM(COALESCE(o.total_cost, 0)) FROM "
+                   "observations o JOIN traces t ON t.project = o.project AND t.id_hash = "
+                   "o.trace_hash AND t.id = o.trace_id" +
+                   where + " AND d >= ? AND d <= ? GROUP BY d, o.model"));
+    i = bind_all(usage);
+    usage->Bind(i++, result.items.back().date);
+    usage->Bind(i++, result.items.front().date);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, usage->Step());
+      if (!row) break;
+      auto it = index.find(usage->Text(0));
+      if (it == index.end()) continue;
+      DailyMetricsRow& r = result.items[it->second];
+      DailyModelUsage u;
+      u.model = usage->Text(1);
+      u.input_usage = usage->Int(2);
+      u.output_usage = usage->Int(3);
+      u.total_usage = usage->Int(4);
+      u.count_observations = usage->Int(5);
+      u.count_traces = usage->Int(6);
+      u.total_cost = usage->Double(7);
+      r.count_observations += u.count_observations;
+      r.total_cost += u.total_cost;
+      // Langfuse lists usage only for observations with a model.
+      if (!u.model.empty()) r.usage.push_back(std::move(u));
+    }
+    usage->Reset();
+    return result;
+  }
+
   absl::Status Ping() override {
     auto lease = readers_.Acquire();
     return lease.db().Exec("SELECT 1");
@@ -951,6 +1256,8 @@ class SqliteEventStore final : public EventStore {
   absl::StatusOr<int64_t> ProjectKeyForWrite(Db& db, const std::string& project_id,
                                              std::vector<std::string>* added) {
     if (auto k = ProjectKeyIfKnown(project_id)) return *k;
+    // Several requests of one group may bring the same new project.
+    if (auto it = pending_keys_.find(project_id); it != pending_keys_.end()) return it->second;
     ASSIGN_OR_RETURN(Stmt * st, db.Prepare("INSERT INTO project_keys(id) VALUES (?)"));
     st->Bind(1, project_id);
     RETURN_IF_ERROR(st->Run());
@@ -1246,6 +1553,16 @@ class SqliteEventStore final : public EventStore {
       st->Bind(i++, UsageSum(o.usage_details, "input"));
       st->Bind(i++, UsageSum(o.usage_details, "output"));
       st->Bind(i++, UsageTotal(o.usage_details));
+      st->Bind(i++, o.prompt_name);
+      st->Bind(i++, o.prompt_version);
+      st->Bind(i++, o.completion_start_time_ms);
+      std::optional<double> input_cost, output_cost;
+      if (!o.cost_details.empty()) {
+        input_cost = CostSum(o.cost_details, "input");
+        output_cost = CostSum(o.cost_details, "output");
+      }
+      st->Bind(i++, input_cost);
+      st->Bind(i++, output_cost);
       st->Bind(i++, now);
       return i;
     };
@@ -1257,7 +1574,9 @@ class SqliteEventStore final : public EventStore {
                                   "name = ?, start_time = ?, end_time = ?, parent_id = ?, "
                                   "level = ?, environment = ?, model = ?, version = ?, "
                                   "total_cost = ?, input_tokens = ?, output_tokens = ?, "
-                                  "total_tokens = ?, updated_at = ? WHERE rowid = ?"));
+                                  "total_tokens = ?, prompt_name = ?, prompt_version = ?, "
+                                  "completion_start_time = ?, input_cost = ?, output_cost = ?, "
+                                  "updated_at = ? WHERE rowid = ?"));
       int i = bind_common(st, 1);
       st->Bind(i, rowid);
       RETURN_IF_ERROR(st->Run());
@@ -1265,10 +1584,12 @@ class SqliteEventStore final : public EventStore {
     } else {
       ASSIGN_OR_RETURN(
           Stmt * st,
-          db.Prepare("INSERT INTO observations(trace_id, trace_hash, type, name, start_time, "
-                     "end_time, parent_id, level, environment, model, version, total_cost, "
-                     "input_tokens, output_tokens, total_tokens, updated_at, project, id, id_hash, "
-                     "created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+          db.Prepare(
+              "INSERT INTO observations(trace_id, trace_hash, type, name, start_time, "
+              "end_time, parent_id, level, environment, model, version, total_cost, "
+              "input_tokens, output_tokens, total_tokens, prompt_name, prompt_version, "
+              "completion_start_time, input_cost, output_cost, updated_at, project, id, "
+              "id_hash, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
       int i = bind_common(st, 1);
       st->Bind(i++, project);
       st->Bind(i++, id);
@@ -1341,6 +1662,9 @@ class SqliteEventStore final : public EventStore {
       st->Bind(i++, s.config_id);
       st->Bind(i++, s.queue_id);
       st->Bind(i++, s.author_user_id);
+      std::optional<int64_t> observation_hash;
+      if (s.observation_id) observation_hash = IdHash64(*s.observation_id);
+      st->Bind(i++, observation_hash);
       st->Bind(i++, now);
       return i;
     };
@@ -1352,8 +1676,8 @@ class SqliteEventStore final : public EventStore {
                                   "observation_id = ?, session_id = ?, dataset_run_id = ?, "
                                   "name = ?, value = ?, string_value = ?, source = ?, "
                                   "data_type = ?, timestamp = ?, environment = ?, config_id = ?, "
-                                  "queue_id = ?, author_user_id = ?, updated_at = ? WHERE "
-                                  "rowid = ?"));
+                                  "queue_id = ?, author_user_id = ?, observation_hash = ?, "
+                                  "updated_at = ? WHERE rowid = ?"));
       int i = bind_common(st, 1);
       st->Bind(i, rowid);
       RETURN_IF_ERROR(st->Run());
@@ -1363,8 +1687,9 @@ class SqliteEventStore final : public EventStore {
           Stmt * st,
           db.Prepare("INSERT INTO scores(trace_id, trace_hash, observation_id, session_id, "
                      "dataset_run_id, name, value, string_value, source, data_type, timestamp, "
-                     "environment, config_id, queue_id, author_user_id, updated_at, project, id, "
-                     "id_hash, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+                     "environment, config_id, queue_id, author_user_id, observation_hash, "
+                     "updated_at, project, id, id_hash, created_at) VALUES "
+                     "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
       int i = bind_common(st, 1);
       st->Bind(i++, project);
       st->Bind(i++, id);

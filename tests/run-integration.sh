@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Black-box + SDK compatibility tests against the real binary.
+#
+#   tests/run-integration.sh                 # setup (no-op when done) + all tests
+#   tests/run-integration.sh -k ingestion    # extra args go to pytest
+#
+# Env: LOUPE_BIN (default build/release/loupe), LOUPE_SKIP_LITELLM=1, LOUPE_SKIP_NODE=1,
+#      LOUPE_KEEP_TMP=1 (keep the servers' data dirs and logs), LOUPE_TEST_LOG_LEVEL (default info).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$ROOT/scripts/setup-test-env.sh"
+
+BIN="${LOUPE_BIN:-$ROOT/build/release/loupe}"
+if [[ ! -x "$BIN" ]]; then
+  echo "loupe binary not found at $BIN: build it first (make build) or set LOUPE_BIN" >&2
+  exit 1
+fi
+export LOUPE_BIN="$BIN"
+
+cd "$ROOT/tests"
+exec "$ROOT/.venv-test/sdk/bin/python" -m pytest -c "$ROOT/tests/pytest.ini" -q "$@"
