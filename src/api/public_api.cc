@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "api/json_views.h"
+#include "api/metrics_api.h"
 #include "api/responses.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -721,6 +722,7 @@ void RegisterPublicApi(Router& r, PublicApiDeps deps) {
   r.Add("DELETE", "/api/public/scores/{scoreId}", with_params(&PublicApi::DeleteScore));
 
   r.Add("GET", "/api/public/projects", simple(&PublicApi::ListProjects));
+  RegisterMetricsApi(r, deps);
 }
 
 }  // namespace loupe

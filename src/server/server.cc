@@ -136,8 +136,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const Config& config) {
       return WithCors(req, ErrorResponse(500, "InternalServerError", "Internal Server Error"));
     }
   });
+  // Keys must exist before the first request can arrive.
+  RETURN_IF_ERROR(Bootstrap(s.config, *s.meta, *s.auth, config.port));
   RETURN_IF_ERROR(s.http->Start());
-  RETURN_IF_ERROR(Bootstrap(s.config, *s.meta, *s.auth, s.http->port()));
   LogInfo("loupe listening", {{"port", s.http->port()}, {"data_dir", config.data_dir}});
   return server;
 }
