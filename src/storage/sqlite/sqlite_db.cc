@@ -109,7 +109,7 @@ absl::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path, bool read_
   if (!read_only) {
     // WAL lets readers run beside the single writer; FULL makes every commit
     // durable before the request that caused it is acknowledged. Group commit
-    // amortizes the fsync (see docs/storage.md).
+    // amortizes the fsync across every request of a commit.
     auto s = db->Exec(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"
         "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-131072; PRAGMA wal_autocheckpoint=4000;");
