@@ -337,7 +337,12 @@ std::string NormalizeEnvironment(std::string_view raw) {
   return env;
 }
 
-void DecodeEvent(const json::value& envelope, const DecodeOptions& options, DecodedBatch* batch) {
+namespace {
+
+// `movable_body` is non-null when the caller gave up the envelope, so the
+// body can be moved into the event instead of deep-copied.
+void DecodeEventImpl(const json::value& envelope, json::object* movable_body,
+                     const DecodeOptions& options, DecodedBatch* batch) {
   const json::object* env = envelope.if_object();
   std::string id = "unknown";
   if (env) {
@@ -401,7 +406,11 @@ void DecodeEvent(const json::value& envelope, const DecodeOptions& options, Deco
   event.kind = type->kind;
   event.is_update = type->is_update;
   event.timestamp_us = *ts;
-  event.body = bodyv->as_object();
+  if (movable_body) {
+    event.body = std::move(*movable_body);
+  } else {
+    event.body = bodyv->as_object();
+  }
   event.sdk_name = options.sdk_name;
   event.sdk_version = options.sdk_version;
   json::object& body = event.body;
@@ -442,6 +451,20 @@ void DecodeEvent(const json::value& envelope, const DecodeOptions& options, Deco
   batch->events.push_back(std::move(event));
 }
 
+}  // namespace
+
+void DecodeEvent(const json::value& envelope, const DecodeOptions& options, DecodedBatch* batch) {
+  DecodeEventImpl(envelope, nullptr, options, batch);
+}
+
+void DecodeEvent(json::value&& envelope, const DecodeOptions& options, DecodedBatch* batch) {
+  json::object* body = nullptr;
+  if (json::object* env = envelope.if_object()) {
+    if (json::value* b = env->if_contains("body"); b && b->is_object()) body = &b->as_object();
+  }
+  DecodeEventImpl(envelope, body, options, batch);
+}
+
 absl::StatusOr<DecodedBatch> DecodeIngestionBatch(std::string_view body,
                                                   const DecodeOptions& options) {
   boost::system::error_code ec;
@@ -449,15 +472,15 @@ absl::StatusOr<DecodedBatch> DecodeIngestionBatch(std::string_view body,
   if (ec) {
     return absl::InvalidArgumentError("Invalid JSON in request body: " + ec.message());
   }
-  const json::object* obj = root.if_object();
+  json::object* obj = root.if_object();
   if (!obj) return absl::InvalidArgumentError("batch: Expected an object with a `batch` array");
-  const json::value* batchv = obj->if_contains("batch");
+  json::value* batchv = obj->if_contains("batch");
   if (!batchv) return absl::InvalidArgumentError("batch: Required");
   if (!batchv->is_array()) return absl::InvalidArgumentError("batch: Expected array");
   DecodedBatch batch;
-  const json::array& arr = batchv->as_array();
+  json::array& arr = batchv->as_array();
   batch.events.reserve(arr.size());
-  for (const json::value& e : arr) DecodeEvent(e, options, &batch);
+  for (json::value& e : arr) DecodeEvent(std::move(e), options, &batch);
   return batch;
 }
 

@@ -50,6 +50,8 @@ absl::StatusOr<DecodedBatch> DecodeIngestionBatch(std::string_view body,
 // Used by the batch API and by the legacy single-entity routes.
 void DecodeEvent(const boost::json::value& envelope, const DecodeOptions& options,
                  DecodedBatch* batch);
+// Same, taking the body out of `envelope` instead of copying it.
+void DecodeEvent(boost::json::value&& envelope, const DecodeOptions& options, DecodedBatch* batch);
 
 // Langfuse's environment rule: lowercase, strip a leading "langfuse" prefix
 // ("langfuse", "langfuse-", "langfuse_"), at most 40 chars, [a-z0-9-_]+,

@@ -180,7 +180,12 @@ absl::StatusOr<EntityState> EntityState::Parse(std::string_view serialized) {
   EntityState state;
   if (serialized.empty()) return state;
   boost::system::error_code ec;
-  json::value v = json::parse(serialized, ec);
+  // The deep-merge state nests two levels per level of a metadata value, so a
+  // state is deeper than the request it came from; Boost.JSON's default limit
+  // (32) would turn a valid state into "corrupt" and fail every later write.
+  json::parse_options options;
+  options.max_depth = 4096;
+  json::value v = json::parse(serialized, ec, {}, options);
   if (ec || !v.is_object()) return absl::DataLossError("corrupt entity state");
   json::object& o = v.as_object();
   if (json::value* f = o.if_contains("f"); f && f->is_object()) state.fields_ = f->as_object();

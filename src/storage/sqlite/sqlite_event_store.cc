@@ -14,6 +14,7 @@
 #include <thread>
 #include <tuple>
 #include <unordered_map>
+#include <variant>
 
 #include "common/hash.h"
 #include "common/log.h"
@@ -36,9 +37,14 @@ constexpr size_t kCompressAbove = 512;
 
 std::string EncodeState(const std::string& json_text) {
   if (json_text.size() <= kCompressAbove) return "j" + json_text;
+  // One context per thread: ZSTD_compress() would allocate and initialize a
+  // fresh context (hundreds of KB) for every row.
+  thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
+                                                                       ZSTD_freeCCtx);
   std::string out(1 + ZSTD_compressBound(json_text.size()), '\0');
   out[0] = 'z';
-  size_t n = ZSTD_compress(out.data() + 1, out.size() - 1, json_text.data(), json_text.size(), 1);
+  size_t n = ZSTD_compressCCtx(cctx.get(), out.data() + 1, out.size() - 1, json_text.data(),
+                               json_text.size(), 1);
   if (ZSTD_isError(n)) return "j" + json_text;
   out.resize(1 + n);
   return out;
@@ -53,8 +59,10 @@ absl::StatusOr<std::string> DecodeState(std::string_view blob) {
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1ull << 31)) {
     return absl::DataLossError("corrupt compressed state");
   }
+  thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(),
+                                                                       ZSTD_freeDCtx);
   std::string out(size, '\0');
-  size_t n = ZSTD_decompress(out.data(), out.size(), body.data(), body.size());
+  size_t n = ZSTD_decompressDCtx(dctx.get(), out.data(), out.size(), body.data(), body.size());
   if (ZSTD_isError(n)) return absl::DataLossError("corrupt compressed state");
   out.resize(n);
   return out;
@@ -69,9 +77,23 @@ std::string TagsText(const std::vector<std::string>& tags) {
 int64_t HourOf(int64_t ms) { return ms - (ms % 3600000 + 3600000) % 3600000; }
 
 // One pending Write() or maintenance job.
+// An entity of one request, merged and priced on the request's own thread
+// as if it were new. When the writer finds no stored state for it, the row
+// and blob are used as they are; otherwise the writer merges the events into
+// the stored state itself. This moves most CPU work off the single writer.
+struct PreparedEntity {
+  EntityKind kind = EntityKind::kTrace;
+  std::string id;
+  std::vector<const IngestEvent*> events;  // sorted; point into WriteRequest::events
+  EntityState state;
+  std::string blob;  // EncodeState(state.Serialize())
+  std::variant<TraceRecord, ObservationRecord, ScoreRecord> record;
+};
+
 struct WriteRequest {
   std::string project_id;
   std::vector<IngestEvent> events;
+  std::vector<PreparedEntity> prepared;
   std::function<absl::Status(Db&)> job;  // set for non-ingest work (deletes)
   std::promise<absl::Status> done;
 };
@@ -493,6 +515,7 @@ class SqliteEventStore final : public EventStore {
     auto req = std::make_unique<WriteRequest>();
     req->project_id = project_id;
     req->events = std::move(events);
+    Prepare(*req);
     return Submit(std::move(req));
   }
 
@@ -501,9 +524,10 @@ class SqliteEventStore final : public EventStore {
     auto lease = readers_.Acquire();
     auto project = ProjectKeyIfKnown(project_id);
     if (!project) return std::optional<TraceRecord>();
-    ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare(std::string(kTraceSelect) +
-                                                   " WHERE t.project = ? AND t.id_hash = ? AND "
-                                                   "t.present = 1"));
+    ASSIGN_OR_RETURN(Stmt * st,
+                     lease.db().Prepare(Indexed(kTraceSelect, "traces t", "traces_by_id") +
+                                        " WHERE t.project = ? AND t.id_hash = ? AND "
+                                        "t.present = 1"));
     st->Bind(1, *project).Bind(2, IdHash64(id));
     while (true) {
       ASSIGN_OR_RETURN(bool row, st->Step());
@@ -617,9 +641,8 @@ class SqliteEventStore final : public EventStore {
         }
         for (const char* table : {"observation", "score"}) {
           std::string t = table;
-          std::string sel = "SELECT rowid FROM " + t +
-                            "s WHERE project = ? AND trace_hash = ? "
-                            "AND trace_id = ?";
+          std::string sel = "SELECT rowid FROM " + t + "s INDEXED BY " + t +
+                            "s_by_trace WHERE project = ? AND trace_hash = ? AND trace_id = ?";
           ASSIGN_OR_RETURN(Stmt * rows, db.Prepare(sel));
           rows->Bind(1, *project).Bind(2, h).Bind(3, id);
           std::vector<int64_t> victims;
@@ -646,7 +669,8 @@ class SqliteEventStore final : public EventStore {
     auto project = ProjectKeyIfKnown(project_id);
     if (!project) return std::optional<ObservationRecord>();
     auto lease = readers_.Acquire();
-    ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare(std::string(kObservationSelect) +
+    ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare(Indexed(kObservationSelect, "observations o",
+                                                           "observations_by_id") +
                                                    " WHERE o.project = ? AND o.id_hash = ?"));
     st->Bind(1, *project).Bind(2, IdHash64(id));
     while (true) {
@@ -733,10 +757,11 @@ class SqliteEventStore final : public EventStore {
     auto project = ProjectKeyIfKnown(project_id);
     if (!project) return out;
     auto lease = readers_.Acquire();
-    ASSIGN_OR_RETURN(Stmt * st,
-                     lease.db().Prepare(std::string(kObservationSelect) +
-                                        " WHERE o.project = ? AND o.trace_hash = ? AND "
-                                        "o.trace_id = ? ORDER BY o.start_time, o.rowid"));
+    ASSIGN_OR_RETURN(
+        Stmt * st,
+        lease.db().Prepare(Indexed(kObservationSelect, "observations o", "observations_by_trace") +
+                           " WHERE o.project = ? AND o.trace_hash = ? AND "
+                           "o.trace_id = ? ORDER BY o.start_time, o.rowid"));
     st->Bind(1, *project).Bind(2, IdHash64(trace_id)).Bind(3, trace_id);
     while (true) {
       ASSIGN_OR_RETURN(bool row, st->Step());
@@ -755,8 +780,9 @@ class SqliteEventStore final : public EventStore {
     if (!project) return out;
     auto lease = readers_.Acquire();
     ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare(
-                                    "SELECT id FROM observations WHERE project = ? AND "
-                                    "trace_hash = ? AND trace_id = ? ORDER BY start_time, rowid"));
+                                    "SELECT id FROM observations INDEXED BY observations_by_trace "
+                                    "WHERE project = ? AND trace_hash = ? AND trace_id = ? "
+                                    "ORDER BY start_time, rowid"));
     st->Bind(1, *project).Bind(2, IdHash64(trace_id)).Bind(3, trace_id);
     while (true) {
       ASSIGN_OR_RETURN(bool row, st->Step());
@@ -772,8 +798,9 @@ class SqliteEventStore final : public EventStore {
     auto project = ProjectKeyIfKnown(project_id);
     if (!project) return std::optional<ScoreRecord>();
     auto lease = readers_.Acquire();
-    ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare(std::string(kScoreSelect) +
-                                                   " WHERE s.project = ? AND s.id_hash = ?"));
+    ASSIGN_OR_RETURN(Stmt * st,
+                     lease.db().Prepare(Indexed(kScoreSelect, "scores s", "scores_by_id") +
+                                        " WHERE s.project = ? AND s.id_hash = ?"));
     st->Bind(1, *project).Bind(2, IdHash64(id));
     while (true) {
       ASSIGN_OR_RETURN(bool row, st->Step());
@@ -878,10 +905,11 @@ class SqliteEventStore final : public EventStore {
     auto project = ProjectKeyIfKnown(project_id);
     if (!project) return out;
     auto lease = readers_.Acquire();
-    ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare(std::string(kScoreSelect) +
-                                                   " WHERE s.project = ? AND s.trace_hash = ? "
-                                                   "AND s.trace_id = ? ORDER BY s.timestamp, "
-                                                   "s.rowid"));
+    ASSIGN_OR_RETURN(Stmt * st,
+                     lease.db().Prepare(Indexed(kScoreSelect, "scores s", "scores_by_trace") +
+                                        " WHERE s.project = ? AND s.trace_hash = ? "
+                                        "AND s.trace_id = ? ORDER BY s.timestamp, "
+                                        "s.rowid"));
     st->Bind(1, *project).Bind(2, IdHash64(trace_id)).Bind(3, trace_id);
     while (true) {
       ASSIGN_OR_RETURN(bool row, st->Step());
@@ -1178,6 +1206,20 @@ class SqliteEventStore final : public EventStore {
       "SELECT s.rowid, s.id, s.created_at, s.updated_at, st.state FROM scores s JOIN score_state "
       "st ON st.rowid = s.rowid";
 
+  // `select` with "INDEXED BY index" after its `table_alias` ("traces t").
+  // The per-id and per-trace lookups name their index because an ORDER BY on
+  // time could otherwise tempt the planner into walking the project's whole
+  // time index instead.
+  static std::string Indexed(std::string_view select, std::string_view table_alias,
+                             std::string_view index) {
+    std::string out(select);
+    size_t at = out.find(table_alias);
+    if (at != std::string::npos) {
+      out.insert(at + table_alias.size(), " INDEXED BY " + std::string(index));
+    }
+    return out;
+  }
+
   static void AddInList(const std::string& prefix, const std::vector<std::string>& values,
                         std::string* where, std::vector<std::function<void(Stmt&, int&)>>* binds) {
     if (values.empty()) return;
@@ -1270,6 +1312,39 @@ class SqliteEventStore final : public EventStore {
 
   // ---- the writer
 
+  // Runs on the caller's thread: groups the request's events by entity and
+  // builds each entity's row as if it were new (see PreparedEntity).
+  void Prepare(WriteRequest& req) {
+    std::map<std::pair<int, std::string_view>, size_t> index;
+    for (const IngestEvent& e : req.events) {
+      auto [it, inserted] =
+          index.try_emplace({static_cast<int>(e.kind), e.entity_id}, req.prepared.size());
+      if (inserted) {
+        PreparedEntity p;
+        p.kind = e.kind;
+        p.id = e.entity_id;
+        req.prepared.push_back(std::move(p));
+      }
+      req.prepared[it->second].events.push_back(&e);
+    }
+    for (PreparedEntity& p : req.prepared) {
+      SortEvents(p.events);
+      for (const IngestEvent* e : p.events) p.state.Apply(*e);
+      switch (p.kind) {
+        case EntityKind::kTrace:
+          p.record = MaterializeTrace(req.project_id, p.id, p.state);
+          break;
+        case EntityKind::kObservation:
+          p.record = MaterializeObservation(req.project_id, p.id, &p.state, prices_);
+          break;
+        case EntityKind::kScore:
+          p.record = MaterializeScore(req.project_id, p.id, p.state);
+          break;
+      }
+      p.blob = EncodeState(p.state.Serialize());
+    }
+  }
+
   absl::Status Submit(std::unique_ptr<WriteRequest> req) {
     std::future<absl::Status> done = req->done.get_future();
     {
@@ -1296,6 +1371,8 @@ class SqliteEventStore final : public EventStore {
         if (!cv_.wait_for(lock, kIdleRelease, [&] { return closed_ || !queue_.empty(); })) {
           if (!released) {
             lock.unlock();
+            // Keep the planner's statistics current as tables grow.
+            (void)writer_db_->Exec("PRAGMA optimize");
             sqlite3_db_release_memory(writer_db_->raw());
             readers_.ReleaseMemory();
             malloc_trim(0);
@@ -1324,6 +1401,14 @@ class SqliteEventStore final : public EventStore {
     }
   }
 
+  // An entity touched by a group: all its events, and the prepared row when
+  // exactly one request of the group brought it.
+  struct GroupEntity {
+    std::vector<const IngestEvent*> events;
+    PreparedEntity* prepared = nullptr;
+    int requests = 0;
+  };
+
   struct Loaded {
     int64_t rowid = 0;
     bool has_state = false;
@@ -1335,10 +1420,11 @@ class SqliteEventStore final : public EventStore {
   absl::StatusOr<std::optional<Loaded>> LoadEntity(Db& db, const std::string& table,
                                                    const std::string& state_table, int64_t project,
                                                    const std::string& id) {
-    ASSIGN_OR_RETURN(Stmt * st, db.Prepare("SELECT e.rowid, e.id, s.state FROM " + table +
-                                           " e LEFT JOIN " + state_table +
-                                           " s ON s.rowid = e.rowid WHERE e.project = ? AND "
-                                           "e.id_hash = ?"));
+    ASSIGN_OR_RETURN(Stmt * st,
+                     db.Prepare("SELECT e.rowid, e.id, s.state FROM " + table + " e INDEXED BY " +
+                                table + "_by_id LEFT JOIN " + state_table +
+                                " s ON s.rowid = e.rowid WHERE e.project = ? AND "
+                                "e.id_hash = ?"));
     st->Bind(1, project).Bind(2, IdHash64(id));
     std::optional<Loaded> out;
     while (true) {
@@ -1359,10 +1445,10 @@ class SqliteEventStore final : public EventStore {
   }
 
   absl::Status PutState(Db& db, const std::string& state_table, int64_t rowid,
-                        const EntityState& state) {
+                        std::string_view blob) {
     ASSIGN_OR_RETURN(Stmt * st, db.Prepare("INSERT OR REPLACE INTO " + state_table +
                                            "(rowid, state) VALUES (?, ?)"));
-    st->Bind(1, rowid).BindBlob(2, EncodeState(state.Serialize()));
+    st->Bind(1, rowid).BindBlob(2, blob);
     RETURN_IF_ERROR(st->Run());
     st->Reset();
     return absl::OkStatus();
@@ -1375,7 +1461,7 @@ class SqliteEventStore final : public EventStore {
     // Entities of this group with their events; merging them in memory first
     // means an entity touched by several events is read and written once.
     using EntityKey = std::tuple<int, int64_t, std::string>;  // kind, project, id
-    std::map<EntityKey, std::vector<const IngestEvent*>> entities;
+    std::map<EntityKey, GroupEntity> entities;
     std::map<int64_t, std::string> project_ids;
     for (auto& req : group) {
       if (req->job) {
@@ -1384,27 +1470,31 @@ class SqliteEventStore final : public EventStore {
       }
       ASSIGN_OR_RETURN(int64_t project, ProjectKeyForWrite(db, req->project_id, &added_keys));
       project_ids[project] = req->project_id;
-      for (const IngestEvent& e : req->events) {
-        entities[{static_cast<int>(e.kind), project, e.entity_id}].push_back(&e);
+      for (PreparedEntity& p : req->prepared) {
+        GroupEntity& g = entities[{static_cast<int>(p.kind), project, p.id}];
+        g.events.insert(g.events.end(), p.events.begin(), p.events.end());
+        // The prepared row is only valid when this request is the entity's
+        // only source in the group.
+        g.prepared = g.requests++ == 0 ? &p : nullptr;
       }
     }
     const int64_t now = NowMillis();
     std::map<std::pair<int64_t, std::string>, TraceDelta> trace_deltas;
     std::map<RollupKey, RollupDelta> rollups;
 
-    for (auto& [key, events] : entities) {
+    for (auto& [key, g] : entities) {
       auto [kind, project, id] = key;
       const std::string& project_id = project_ids[project];
       switch (static_cast<EntityKind>(kind)) {
         case EntityKind::kTrace:
-          RETURN_IF_ERROR(WriteTrace(db, project, project_id, id, events, now, &rollups));
+          RETURN_IF_ERROR(WriteTrace(db, project, project_id, id, g, now, &rollups));
           break;
         case EntityKind::kObservation:
           RETURN_IF_ERROR(
-              WriteObservation(db, project, project_id, id, events, now, &trace_deltas, &rollups));
+              WriteObservation(db, project, project_id, id, g, now, &trace_deltas, &rollups));
           break;
         case EntityKind::kScore:
-          RETURN_IF_ERROR(WriteScore(db, project, project_id, id, events, now));
+          RETURN_IF_ERROR(WriteScore(db, project, project_id, id, g, now));
           break;
       }
     }
@@ -1448,16 +1538,24 @@ class SqliteEventStore final : public EventStore {
   }
 
   absl::Status WriteTrace(Db& db, int64_t project, const std::string& project_id,
-                          const std::string& id, std::vector<const IngestEvent*>& events,
-                          int64_t now, std::map<RollupKey, RollupDelta>* rollups) {
+                          const std::string& id, GroupEntity& g, int64_t now,
+                          std::map<RollupKey, RollupDelta>* rollups) {
     ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, "traces", "trace_state", project, id));
-    EntityState state = loaded ? std::move(loaded->state) : EntityState();
     bool was_present = loaded && loaded->has_state;
     std::optional<TraceRecord> before;
-    if (was_present) before = MaterializeTrace(project_id, id, state);
-    SortEvents(events);
-    for (const IngestEvent* e : events) state.Apply(*e);
-    TraceRecord t = MaterializeTrace(project_id, id, state);
+    TraceRecord t;
+    std::string blob;
+    if (!was_present && g.prepared) {
+      t = std::move(std::get<TraceRecord>(g.prepared->record));
+      blob = std::move(g.prepared->blob);
+    } else {
+      EntityState state = loaded ? std::move(loaded->state) : EntityState();
+      if (was_present) before = MaterializeTrace(project_id, id, state);
+      SortEvents(g.events);
+      for (const IngestEvent* e : g.events) state.Apply(*e);
+      t = MaterializeTrace(project_id, id, state);
+      blob = EncodeState(state.Serialize());
+    }
     if (before) {
       auto& d =
           (*rollups)[{project, HourOf(before->timestamp_ms), before->environment, "TRACE", ""}];
@@ -1492,7 +1590,7 @@ class SqliteEventStore final : public EventStore {
       st->Reset();
       rowid = db.LastInsertRowId();
     }
-    RETURN_IF_ERROR(PutState(db, "trace_state", rowid, state));
+    RETURN_IF_ERROR(PutState(db, "trace_state", rowid, blob));
     if (t.session_id) {
       ASSIGN_OR_RETURN(Stmt * st, db.Prepare("INSERT OR IGNORE INTO sessions(project, id, "
                                              "environment, created_at) VALUES (?,?,?,?)"));
@@ -1504,17 +1602,24 @@ class SqliteEventStore final : public EventStore {
   }
 
   absl::Status WriteObservation(Db& db, int64_t project, const std::string& project_id,
-                                const std::string& id, std::vector<const IngestEvent*>& events,
-                                int64_t now,
+                                const std::string& id, GroupEntity& g, int64_t now,
                                 std::map<std::pair<int64_t, std::string>, TraceDelta>* traces,
                                 std::map<RollupKey, RollupDelta>* rollups) {
     ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, "observations", "observation_state", project, id));
-    EntityState state = loaded ? std::move(loaded->state) : EntityState();
     std::optional<ObservationRecord> before;
-    if (loaded) before = MaterializeObservation(project_id, id, &state, nullptr);
-    SortEvents(events);
-    for (const IngestEvent* e : events) state.Apply(*e);
-    ObservationRecord o = MaterializeObservation(project_id, id, &state, prices_);
+    ObservationRecord o;
+    std::string blob;
+    if (!loaded && g.prepared) {
+      o = std::move(std::get<ObservationRecord>(g.prepared->record));
+      blob = std::move(g.prepared->blob);
+    } else {
+      EntityState state = loaded ? std::move(loaded->state) : EntityState();
+      if (loaded) before = MaterializeObservation(project_id, id, &state, nullptr);
+      SortEvents(g.events);
+      for (const IngestEvent* e : g.events) state.Apply(*e);
+      o = MaterializeObservation(project_id, id, &state, prices_);
+      blob = EncodeState(state.Serialize());
+    }
 
     auto contribute = [&](const ObservationRecord& r, int sign) {
       TraceDelta& td = (*traces)[{project, r.trace_id}];
@@ -1599,13 +1704,13 @@ class SqliteEventStore final : public EventStore {
       st->Reset();
       rowid = db.LastInsertRowId();
     }
-    return PutState(db, "observation_state", rowid, state);
+    return PutState(db, "observation_state", rowid, blob);
   }
 
   absl::Status ApplyTraceDelta(Db& db, int64_t project, const std::string& trace_id,
                                const TraceDelta& d, int64_t now) {
-    ASSIGN_OR_RETURN(Stmt * find, db.Prepare("SELECT rowid FROM traces WHERE project = ? AND "
-                                             "id_hash = ? AND id = ?"));
+    ASSIGN_OR_RETURN(Stmt * find, db.Prepare("SELECT rowid FROM traces INDEXED BY traces_by_id "
+                                             "WHERE project = ? AND id_hash = ? AND id = ?"));
     find->Bind(1, project).Bind(2, IdHash64(trace_id)).Bind(3, trace_id);
     ASSIGN_OR_RETURN(bool row, find->Step());
     std::optional<int64_t> rowid;
@@ -1636,13 +1741,20 @@ class SqliteEventStore final : public EventStore {
   }
 
   absl::Status WriteScore(Db& db, int64_t project, const std::string& project_id,
-                          const std::string& id, std::vector<const IngestEvent*>& events,
-                          int64_t now) {
+                          const std::string& id, GroupEntity& g, int64_t now) {
     ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, "scores", "score_state", project, id));
-    EntityState state = loaded ? std::move(loaded->state) : EntityState();
-    SortEvents(events);
-    for (const IngestEvent* e : events) state.Apply(*e);
-    ScoreRecord s = MaterializeScore(project_id, id, state);
+    ScoreRecord s;
+    std::string blob;
+    if (!loaded && g.prepared) {
+      s = std::move(std::get<ScoreRecord>(g.prepared->record));
+      blob = std::move(g.prepared->blob);
+    } else {
+      EntityState state = loaded ? std::move(loaded->state) : EntityState();
+      SortEvents(g.events);
+      for (const IngestEvent* e : g.events) state.Apply(*e);
+      s = MaterializeScore(project_id, id, state);
+      blob = EncodeState(state.Serialize());
+    }
     auto bind_common = [&](Stmt* st, int first) {
       int i = first;
       std::optional<int64_t> trace_hash;
@@ -1699,10 +1811,10 @@ class SqliteEventStore final : public EventStore {
       st->Reset();
       rowid = db.LastInsertRowId();
     }
-    return PutState(db, "score_state", rowid, state);
+    return PutState(db, "score_state", rowid, blob);
   }
 
-  static constexpr std::chrono::seconds kIdleRelease{10};
+  static constexpr std::chrono::seconds kIdleRelease{2};
 
   // Immutable after construction.
   const SqliteEventStoreOptions options_;
