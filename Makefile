@@ -37,7 +37,7 @@ debug: deps
 fuzz-build:
 	@LOUPE_WITH_FUZZ=1 scripts/install-deps.sh
 	@cmake --preset fuzz > /dev/null
-	@cmake --build --preset fuzz -j $(JOBS)
+	@cmake --build --preset fuzz -j $(JOBS) --target ingestion_fuzz otlp_fuzz
 	@fuzz/run.sh smoke
 
 fuzz: fuzz-build

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 mode="${1:-smoke}"
 secs=20
 [[ "$mode" == "long" ]] && secs=600
-for target in ingestion; do
+for target in ingestion otlp; do
   bin="build/fuzz/fuzz/${target}_fuzz"
   corpus="fuzz/corpus/${target}"
   work="$(mktemp -d)"

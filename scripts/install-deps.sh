@@ -15,7 +15,15 @@ PACKAGES=(
   libgtest-dev libgmock-dev                # unit tests
   libbenchmark-dev                         # micro-benchmarks
   clang-format                             # style check in make test
+  protobuf-compiler libprotobuf-dev        # OTLP protobuf decoding
+  libgrpc++-dev protobuf-compiler-grpc     # OTLP/gRPC receiver
 )
+# The web UI build (web/: npm ci + Vite). A machine that already has Node.js
+# (e.g. NodeSource's nodejs, which bundles npm) keeps it: Debian's npm
+# package conflicts with that one.
+if ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 if [[ "${LOUPE_WITH_FUZZ:-0}" == "1" ]]; then
   PACKAGES+=(clang-14 libfuzzer-14-dev libclang-rt-14-dev)
 fi

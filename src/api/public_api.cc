@@ -219,6 +219,10 @@ class PublicApi {
       o["errors"] = std::move(errors);
       return JsonResponse(400, o);
     }
+    if (d_.score_configs) {
+      absl::Status checked = d_.score_configs->ValidateBatch(auth->project_id, &*batch);
+      if (!checked.ok()) return StatusResponse(checked);
+    }
     size_t n = batch->events.size();
     absl::Status s = d_.events->Write(auth->project_id, std::move(batch->events));
     if (!s.ok()) return StatusResponse(s);
@@ -279,6 +283,10 @@ class PublicApi {
     opts.sdk_version = SdkVersion(req);
     DecodedBatch batch;
     DecodeEvent(envelope, opts, &batch);
+    if (d_.score_configs) {
+      absl::Status checked = d_.score_configs->ValidateBatch(auth.project_id, &batch);
+      if (!checked.ok()) return StatusResponse(checked);
+    }
     if (!batch.errors.empty()) {
       const EventError& e = batch.errors.front();
       json::object o;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "api/router.h"
+#include "api/score_config_validator.h"
 #include "auth/api_key_auth.h"
 #include "storage/event_store.h"
 #include "storage/meta_store.h"
@@ -19,6 +20,8 @@ struct PublicApiDeps {
   EventStore* events = nullptr;
   MetaStore* meta = nullptr;
   ApiKeyAuthenticator* auth = nullptr;
+  // Checks scores that name a configId against that config; optional.
+  const ScoreConfigValidator* score_configs = nullptr;
   // Set once shutdown begins; /api/public/ready then answers 500.
   const std::atomic<bool>* shutting_down = nullptr;
 };

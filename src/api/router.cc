@@ -46,6 +46,7 @@ HttpResponse Router::Dispatch(HttpRequest& request) const {
   if (path_matched) {
     return ErrorResponse(405, "MethodNotAllowedError", "Method " + request.method + " not allowed");
   }
+  if (fallback_) return fallback_(request, {});
   return ErrorResponse(404, "LangfuseNotFoundError", "Route not found: " + request.path);
 }
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "http/http_types.h"
@@ -20,7 +21,12 @@ class Router {
  public:
   void Add(std::string method, std::string pattern, RouteHandler handler);
 
-  // Dispatches; unknown paths get 404, known paths with another method 405.
+  // Handles requests whose path matches no route (instead of the 404), e.g.
+  // the web UI's pages, whose client-side paths are open-ended.
+  void SetFallback(RouteHandler handler) { fallback_ = std::move(handler); }
+
+  // Dispatches; unknown paths get the fallback or 404, known paths with
+  // another method 405.
   HttpResponse Dispatch(HttpRequest& request) const;
 
  private:
@@ -31,6 +37,7 @@ class Router {
   };
   static std::vector<std::string> Split(const std::string& path);
   std::vector<Route> routes_;
+  RouteHandler fallback_;
 };
 
 }  // namespace loupe

@@ -33,6 +33,63 @@ TEST(ApiKeyHashTest, MatchesLangfuseFastHash) {
       return std::nullopt;
     }
     absl::StatusOr<int64_t> CountApiKeys() override { return 0; }
+    absl::StatusOr<std::vector<OrganizationRecord>> ListOrganizations() override {
+      return std::vector<OrganizationRecord>();
+    }
+    absl::Status UpdateOrganization(const OrganizationRecord&) override { return {}; }
+    absl::StatusOr<bool> DeleteOrganization(const std::string&) override { return false; }
+    absl::StatusOr<bool> DeleteOrganizationApiKey(const std::string&, const std::string&) override {
+      return false;
+    }
+    absl::StatusOr<std::vector<ProjectRecord>> ListProjectsOfOrganization(
+        const std::string&) override {
+      return std::vector<ProjectRecord>();
+    }
+    absl::StatusOr<std::optional<ProjectRecord>> FindProjectByName(const std::string&,
+                                                                   const std::string&) override {
+      return std::nullopt;
+    }
+    absl::StatusOr<bool> SoftDeleteProject(const std::string&, const std::string&) override {
+      return false;
+    }
+    absl::Status CreateApiKey(const ApiKeyRecord&) override { return {}; }
+    absl::StatusOr<std::vector<ApiKeyRecord>> ListProjectApiKeys(const std::string&) override {
+      return std::vector<ApiKeyRecord>();
+    }
+    absl::StatusOr<std::vector<ApiKeyRecord>> ListOrganizationApiKeys(const std::string&) override {
+      return std::vector<ApiKeyRecord>();
+    }
+    absl::StatusOr<bool> DeleteProjectApiKey(const std::string&, const std::string&) override {
+      return false;
+    }
+    absl::StatusOr<std::optional<UserRecord>> GetUser(const std::string&) override {
+      return std::nullopt;
+    }
+    absl::StatusOr<std::vector<MembershipRecord>> ListOrgMemberships(const std::string&) override {
+      return std::vector<MembershipRecord>();
+    }
+    absl::StatusOr<std::optional<MembershipRecord>> GetOrgMembership(const std::string&,
+                                                                     const std::string&) override {
+      return std::nullopt;
+    }
+    absl::StatusOr<bool> DeleteOrgMembership(const std::string&, const std::string&) override {
+      return false;
+    }
+    absl::Status UpsertProjectMembership(const std::string&, const std::string&,
+                                         const std::string&) override {
+      return {};
+    }
+    absl::StatusOr<std::vector<MembershipRecord>> ListProjectMemberships(
+        const std::string&) override {
+      return std::vector<MembershipRecord>();
+    }
+    absl::StatusOr<std::optional<MembershipRecord>> GetProjectMembership(
+        const std::string&, const std::string&) override {
+      return std::nullopt;
+    }
+    absl::StatusOr<bool> DeleteProjectMembership(const std::string&, const std::string&) override {
+      return false;
+    }
     absl::Status Ping() override { return {}; }
     void Close() override {}
   } store;

@@ -60,6 +60,11 @@ absl::Status Bootstrap(const Config& config, MetaStore& meta, const ApiKeyAuthen
             MakeKey(auth, init.project_id, init.org_id, init.public_key, init.secret_key)));
       }
     }
+    if (!init.org_public_key.empty() && !init.org_secret_key.empty()) {
+      ApiKeyRecord k = MakeKey(auth, "", init.org_id, init.org_public_key, init.org_secret_key);
+      k.scope = "ORGANIZATION";
+      RETURN_IF_ERROR(meta.UpsertApiKey(k));
+    }
     if (!init.user_email.empty() && !init.user_password.empty()) {
       UserRecord u;
       u.email = init.user_email;

@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 
@@ -56,6 +57,27 @@ absl::StatusOr<Config> ConfigFromEnv() {
   i.user_email = Env("LANGFUSE_INIT_USER_EMAIL");
   i.user_name = Env("LANGFUSE_INIT_USER_NAME");
   i.user_password = Env("LANGFUSE_INIT_USER_PASSWORD");
+  i.org_public_key = Env("LOUPE_INIT_ORG_PUBLIC_KEY");
+  i.org_secret_key = Env("LOUPE_INIT_ORG_SECRET_KEY");
+  if (i.org_public_key.empty() != i.org_secret_key.empty()) {
+    return absl::InvalidArgumentError(
+        "LOUPE_INIT_ORG_PUBLIC_KEY and LOUPE_INIT_ORG_SECRET_KEY must be set together");
+  }
+  if (!i.org_public_key.empty() && i.org_id.empty()) {
+    return absl::InvalidArgumentError(
+        "LOUPE_INIT_ORG_PUBLIC_KEY needs LANGFUSE_INIT_ORG_ID (the organization of the key)");
+  }
+  c.admin_api_key = Env("ADMIN_API_KEY");
+  c.encryption_key = Env("ENCRYPTION_KEY");
+  if (!c.encryption_key.empty()) {
+    bool hex = c.encryption_key.size() == 64;
+    for (char ch : c.encryption_key) hex = hex && std::isxdigit(static_cast<unsigned char>(ch));
+    if (!hex) {
+      return absl::InvalidArgumentError(
+          "ENCRYPTION_KEY must be 256 bits, 64 hex characters (generate one with `openssl rand "
+          "-hex 32`)");
+    }
+  }
   return c;
 }
 

@@ -15,6 +15,8 @@ struct InitConfig {
   std::string project_id, project_name;
   std::optional<int> project_retention_days;
   std::string public_key, secret_key;
+  // LOUPE_INIT_ORG_PUBLIC_KEY / _SECRET_KEY: an organization key of org_id.
+  std::string org_public_key, org_secret_key;
   std::string user_email, user_name, user_password;
 };
 
@@ -27,6 +29,12 @@ struct Config {
   std::string public_url;                // NEXTAUTH_URL, for printed links
   int shutdown_grace_seconds = 25;       // LOUPE_SHUTDOWN_GRACE_SECONDS
   InitConfig init;                       // LANGFUSE_INIT_*
+  // ENCRYPTION_KEY: 64 hex characters (32 bytes) for AES-256-GCM of stored
+  // secrets (LLM connection keys); empty when not configured.
+  std::string encryption_key;
+  // ADMIN_API_KEY: bearer token of the instance admin API (/api/admin/...);
+  // that API is closed when empty.
+  std::string admin_api_key;
 };
 
 // Reads the environment; fails on malformed values (e.g. a non-numeric PORT).

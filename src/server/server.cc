@@ -5,19 +5,40 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
+#include "api/admin_api.h"
+#include "api/annotation_queues_api.h"
+#include "api/comments_api.h"
+#include "api/llm_connections_api.h"
+#include "api/models_api.h"
+#include "api/organizations_api.h"
+#include "api/otel_api.h"
+#include "api/datasets_api.h"
+#include "api/prompts_api.h"
 #include "api/public_api.h"
 #include "api/responses.h"
 #include "api/router.h"
+#include "api/score_config_validator.h"
+#include "api/score_configs_api.h"
 #include "auth/api_key_auth.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "cost/price_table.h"
 #include "http/http_server.h"
+#include "otlp/grpc_receiver.h"
 #include "server/bootstrap.h"
+#include "storage/sqlite/sqlite_annotation_queue_store.h"
+#include "storage/sqlite/sqlite_comment_store.h"
 #include "storage/sqlite/sqlite_event_store.h"
+#include "storage/sqlite/sqlite_llm_connection_store.h"
 #include "storage/sqlite/sqlite_meta_store.h"
+#include "storage/sqlite/sqlite_model_store.h"
+#include "storage/sqlite/sqlite_dataset_store.h"
+#include "storage/sqlite/sqlite_prompt_store.h"
+#include "storage/sqlite/sqlite_score_config_store.h"
+#include "ui/ui_api.h"
 
 namespace loupe {
 namespace {
@@ -85,9 +106,19 @@ struct Server::Impl {
   std::unique_ptr<PriceTable> prices;
   std::unique_ptr<MetaStore> meta;
   std::unique_ptr<EventStore> events;
+  std::unique_ptr<PromptStore> prompts;
+  std::unique_ptr<DatasetStore> datasets;
+  std::unique_ptr<ScoreConfigStore> score_configs;
+  std::unique_ptr<ScoreConfigValidator> score_validator;
+  std::unique_ptr<ModelStore> models;
+  std::unique_ptr<CommentStore> comments;
+  std::unique_ptr<AnnotationQueueStore> annotation_queues;
+  std::unique_ptr<LlmConnectionStore> llm_connections;
+  std::optional<SecretCipher> cipher;  // set when ENCRYPTION_KEY is configured
   std::unique_ptr<ApiKeyAuthenticator> auth;
   Router router;
   std::unique_ptr<HttpServer> http;
+  std::unique_ptr<OtlpGrpcReceiver> otlp_grpc;
   std::atomic<bool> shutting_down{false};
   std::atomic<bool> stopped{false};
 };
@@ -107,17 +138,46 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const Config& config) {
   }
   ASSIGN_OR_RETURN(s.prices, PriceTable::FromEmbeddedDefaults());
   ASSIGN_OR_RETURN(s.meta, OpenSqliteMetaStore(config.data_dir + "/meta.db"));
+  ASSIGN_OR_RETURN(s.prompts, OpenSqlitePromptStore(config.data_dir + "/meta.db"));
+  ASSIGN_OR_RETURN(s.datasets, OpenSqliteDatasetStore(config.data_dir + "/meta.db"));
   SqliteEventStoreOptions eopts;
   eopts.path = config.data_dir + "/events.db";
   ASSIGN_OR_RETURN(s.events, OpenSqliteEventStore(eopts, s.prices.get()));
   s.auth = std::make_unique<ApiKeyAuthenticator>(*s.meta, s.config.salt);
+  const std::string meta_path = config.data_dir + "/meta.db";
+  ASSIGN_OR_RETURN(s.score_configs, OpenSqliteScoreConfigStore(meta_path));
+  s.score_validator = std::make_unique<ScoreConfigValidator>(*s.score_configs);
+  ASSIGN_OR_RETURN(s.models, OpenSqliteModelStore(meta_path));
+  RETURN_IF_ERROR(LoadCustomModelPrices(*s.models, *s.prices));
+  ASSIGN_OR_RETURN(s.comments, OpenSqliteCommentStore(meta_path));
+  ASSIGN_OR_RETURN(s.annotation_queues, OpenSqliteAnnotationQueueStore(meta_path));
+  ASSIGN_OR_RETURN(s.llm_connections, OpenSqliteLlmConnectionStore(meta_path));
+  if (!config.encryption_key.empty()) {
+    ASSIGN_OR_RETURN(s.cipher, SecretCipher::FromHexKey(config.encryption_key));
+  }
 
   PublicApiDeps deps;
   deps.events = s.events.get();
   deps.meta = s.meta.get();
   deps.auth = s.auth.get();
   deps.shutting_down = &s.shutting_down;
+  deps.score_configs = s.score_validator.get();
   RegisterPublicApi(s.router, deps);
+  RegisterScoreConfigsApi(s.router, {s.auth.get(), s.score_configs.get()});
+  RegisterModelsApi(s.router, {s.auth.get(), s.models.get(), s.prices.get()});
+  RegisterOrganizationsApi(s.router, {s.auth.get(), s.meta.get()});
+  RegisterAdminApi(s.router, {s.auth.get(), s.meta.get(), config.admin_api_key});
+  RegisterCommentsApi(s.router,
+                      {s.auth.get(), s.comments.get(), s.events.get(), s.meta.get(), nullptr});
+  RegisterAnnotationQueuesApi(
+      s.router, {s.auth.get(), s.annotation_queues.get(), s.score_configs.get(), s.meta.get()});
+  RegisterLlmConnectionsApi(
+      s.router, {s.auth.get(), s.llm_connections.get(), s.cipher ? &*s.cipher : nullptr});
+  RegisterPromptApi(s.router, {s.prompts.get(), s.auth.get()});
+  RegisterDatasetApi(s.router, {s.datasets.get(), s.events.get(), s.auth.get()});
+  RegisterOtelApi(s.router, deps);
+  RETURN_IF_ERROR(RegisterUi(
+      s.router, {s.meta.get(), s.events.get(), s.auth.get(), config.data_dir, config.public_url}));
 
   HttpServerOptions hopts;
   hopts.bind_address = config.bind_address;
@@ -140,6 +200,23 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const Config& config) {
   RETURN_IF_ERROR(Bootstrap(s.config, *s.meta, *s.auth, config.port));
   RETURN_IF_ERROR(s.http->Start());
   LogInfo("loupe listening", {{"port", s.http->port()}, {"data_dir", config.data_dir}});
+  // OTLP/gRPC beside HTTP. A port set in OTLP_GRPC_PORT must be served; the
+  // default one is best effort, so a second local instance still starts.
+  ASSIGN_OR_RETURN(OtlpGrpcPortSetting grpc_port, OtlpGrpcPortFromEnv());
+  if (grpc_port.port != 0) {
+    OtlpGrpcOptions gopts;
+    gopts.bind_address = config.bind_address;
+    gopts.port = grpc_port.port;
+    auto receiver = OtlpGrpcReceiver::Start(gopts, s.events.get(), s.auth.get());
+    if (receiver.ok()) {
+      s.otlp_grpc = *std::move(receiver);
+      LogInfo("otlp grpc listening", {{"port", s.otlp_grpc->port()}});
+    } else if (grpc_port.from_env) {
+      return receiver.status();
+    } else {
+      LogWarn("OTLP/gRPC receiver not started", {{"error", receiver.status().ToString()}});
+    }
+  }
   return server;
 }
 
@@ -161,8 +238,11 @@ void Server::RunUntilSignal() {
 void Server::Shutdown() {
   if (!impl_ || impl_->stopped.exchange(true)) return;
   impl_->shutting_down = true;
+  if (impl_->otlp_grpc) impl_->otlp_grpc->Shutdown(impl_->config.shutdown_grace_seconds);
   impl_->http->Shutdown(impl_->config.shutdown_grace_seconds);
   impl_->events->Close();
+  impl_->prompts->Close();
+  impl_->datasets->Close();
   impl_->meta->Close();
   LogInfo("shutdown complete");
 }

@@ -215,6 +215,23 @@ CREATE TABLE organization_memberships(
   role TEXT NOT NULL,
   PRIMARY KEY(org_id, user_id));
 )sql"},
+      // Organization administration: organization metadata, project update
+      // times, key expiry, project memberships and the lookups the
+      // organization and admin APIs make.
+      {2, R"sql(
+ALTER TABLE organizations ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE projects ADD COLUMN updated_at INTEGER;
+UPDATE projects SET updated_at = created_at;
+ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+CREATE INDEX projects_by_org ON projects(org_id, created_at);
+CREATE INDEX api_keys_by_project ON api_keys(project_id);
+CREATE INDEX api_keys_by_org ON api_keys(org_id);
+CREATE TABLE project_memberships(
+  project_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  role TEXT NOT NULL,
+  PRIMARY KEY(project_id, user_id));
+)sql"},
   };
   return kMigrations;
 }

@@ -14,33 +14,49 @@ namespace {
 using sqlite::Db;
 using sqlite::Stmt;
 
+constexpr const char* kProjectColumns =
+    "id, org_id, name, metadata, retention_days, created_at, updated_at";
+constexpr const char* kApiKeyColumns =
+    "id, public_key, fast_hashed_secret_key, display_secret_key, scope, project_id, org_id, "
+    "note, created_at, expires_at, last_used_at";
+constexpr const char* kMembershipColumns = "m.user_id, m.role, u.email, u.name";
+
 class SqliteMetaStore final : public MetaStore {
  public:
   explicit SqliteMetaStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
 
   absl::Status UpsertOrganization(const OrganizationRecord& org) override {
     std::lock_guard lock(mu_);
-    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("INSERT INTO organizations(id, name, created_at) "
-                                             "VALUES (?,?,?) ON CONFLICT(id) DO UPDATE SET "
-                                             "name = excluded.name"));
+    ASSIGN_OR_RETURN(Stmt * st,
+                     db_->Prepare("INSERT INTO organizations(id, name, created_at, metadata) "
+                                  "VALUES (?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                                  "name = excluded.name"));
     st->Bind(1, org.id)
         .Bind(2, org.name)
-        .Bind(3, org.created_at_ms ? org.created_at_ms : NowMillis());
+        .Bind(3, org.created_at_ms ? org.created_at_ms : NowMillis())
+        .Bind(4, org.metadata_json);
     return RunAndReset(st);
   }
 
   absl::Status UpsertProject(const ProjectRecord& p) override {
     std::lock_guard lock(mu_);
+    // updated_at moves only when something changes, so that re-applying the
+    // same headless initialization on every start changes nothing.
     ASSIGN_OR_RETURN(
-        Stmt * st, db_->Prepare("INSERT INTO projects(id, org_id, name, metadata, retention_days, "
-                                "created_at) VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
-                                "org_id = excluded.org_id, name = excluded.name, "
-                                "metadata = excluded.metadata, "
-                                "retention_days = excluded.retention_days"));
+        Stmt * st,
+        db_->Prepare("INSERT INTO projects(id, org_id, name, metadata, retention_days, "
+                     "created_at, updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE "
+                     "SET updated_at = CASE WHEN projects.org_id IS NOT excluded.org_id OR "
+                     "projects.name IS NOT excluded.name OR projects.metadata IS NOT "
+                     "excluded.metadata OR projects.retention_days IS NOT "
+                     "excluded.retention_days THEN excluded.updated_at ELSE projects.updated_at "
+                     "END, org_id = excluded.org_id, name = excluded.name, "
+                     "metadata = excluded.metadata, retention_days = excluded.retention_days"));
     std::optional<int64_t> retention;
     if (p.retention_days) retention = *p.retention_days;
+    const int64_t now = NowMillis();
     st->Bind(1, p.id).Bind(2, p.org_id).Bind(3, p.name).Bind(4, p.metadata_json);
-    st->Bind(5, retention).Bind(6, p.created_at_ms ? p.created_at_ms : NowMillis());
+    st->Bind(5, retention).Bind(6, p.created_at_ms ? p.created_at_ms : now).Bind(7, now);
     return RunAndReset(st);
   }
 
@@ -95,34 +111,25 @@ class SqliteMetaStore final : public MetaStore {
   absl::StatusOr<std::optional<OrganizationRecord>> GetOrganization(
       const std::string& id) override {
     std::lock_guard lock(mu_);
-    ASSIGN_OR_RETURN(Stmt * st,
-                     db_->Prepare("SELECT id, name, created_at FROM organizations WHERE id = ?"));
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("SELECT id, name, created_at, metadata FROM "
+                                             "organizations WHERE id = ?"));
     st->Bind(1, id);
     ASSIGN_OR_RETURN(bool row, st->Step());
     std::optional<OrganizationRecord> out;
-    if (row) out = OrganizationRecord{st->Text(0), st->Text(1), st->Int(2)};
+    if (row) out = OrganizationRecord{st->Text(0), st->Text(1), st->Int(2), st->Text(3)};
     st->Reset();
     return out;
   }
 
   absl::StatusOr<std::optional<ProjectRecord>> GetProject(const std::string& id) override {
     std::lock_guard lock(mu_);
-    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("SELECT id, org_id, name, metadata, retention_days, "
-                                             "created_at FROM projects WHERE id = ? AND "
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare(std::string("SELECT ") + kProjectColumns +
+                                             " FROM projects WHERE id = ? AND "
                                              "deleted_at IS NULL"));
     st->Bind(1, id);
     ASSIGN_OR_RETURN(bool row, st->Step());
     std::optional<ProjectRecord> out;
-    if (row) {
-      ProjectRecord p;
-      p.id = st->Text(0);
-      p.org_id = st->Text(1);
-      p.name = st->Text(2);
-      p.metadata_json = st->Text(3);
-      if (auto r = st->OptInt(4)) p.retention_days = static_cast<int>(*r);
-      p.created_at_ms = st->Int(5);
-      out = std::move(p);
-    }
+    if (row) out = ReadProject(*st);
     st->Reset();
     return out;
   }
@@ -146,6 +153,367 @@ class SqliteMetaStore final : public MetaStore {
     return n;
   }
 
+  absl::StatusOr<std::vector<OrganizationRecord>> ListOrganizations() override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("SELECT id, name, created_at, metadata FROM "
+                                             "organizations ORDER BY created_at, rowid"));
+    std::vector<OrganizationRecord> out;
+    while (true) {
+      auto row = st->Step();
+      if (!row.ok()) {
+        st->Reset();
+        return row.status();
+      }
+      if (!*row) break;
+      out.push_back({st->Text(0), st->Text(1), st->Int(2), st->Text(3)});
+    }
+    st->Reset();
+    return out;
+  }
+
+  absl::Status UpdateOrganization(const OrganizationRecord& org) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("UPDATE organizations SET name = ?, metadata = ? "
+                                             "WHERE id = ?"));
+    st->Bind(1, org.name).Bind(2, org.metadata_json).Bind(3, org.id);
+    RETURN_IF_ERROR(RunAndReset(st));
+    if (db_->Changes() == 0) return absl::NotFoundError("Organization not found");
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<bool> DeleteOrganization(const std::string& org_id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, sqlite::Transaction::Begin(*db_, true));
+    ASSIGN_OR_RETURN(Stmt * live, db_->Prepare("SELECT COUNT(*) FROM projects WHERE org_id = ? "
+                                               "AND deleted_at IS NULL"));
+    live->Bind(1, org_id);
+    ASSIGN_OR_RETURN(bool row, live->Step());
+    const int64_t projects = row ? live->Int(0) : 0;
+    live->Reset();
+    if (projects > 0) {
+      return absl::FailedPreconditionError(
+          "Cannot delete organization with existing projects. Please delete or transfer all "
+          "projects before deleting the organization.");
+    }
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("DELETE FROM organizations WHERE id = ?"));
+    st->Bind(1, org_id);
+    RETURN_IF_ERROR(RunAndReset(st));
+    if (db_->Changes() == 0) return false;  // the transaction rolls back
+    for (const char* sql : {"DELETE FROM api_keys WHERE org_id = ?",
+                            "DELETE FROM organization_memberships WHERE org_id = ?"}) {
+      ASSIGN_OR_RETURN(Stmt * del, db_->Prepare(sql));
+      del->Bind(1, org_id);
+      RETURN_IF_ERROR(RunAndReset(del));
+    }
+    RETURN_IF_ERROR(txn->Commit());
+    return true;
+  }
+
+  absl::StatusOr<std::vector<ProjectRecord>> ListProjectsOfOrganization(
+      const std::string& org_id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare(std::string("SELECT ") + kProjectColumns +
+                                             " FROM projects WHERE org_id = ? AND deleted_at IS "
+                                             "NULL ORDER BY created_at, rowid"));
+    st->Bind(1, org_id);
+    std::vector<ProjectRecord> out;
+    while (true) {
+      auto row = st->Step();
+      if (!row.ok()) {
+        st->Reset();
+        return row.status();
+      }
+      if (!*row) break;
+      out.push_back(ReadProject(*st));
+    }
+    st->Reset();
+    return out;
+  }
+
+  absl::StatusOr<std::optional<ProjectRecord>> FindProjectByName(const std::string& org_id,
+                                                                 const std::string& name) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare(std::string("SELECT ") + kProjectColumns +
+                                             " FROM projects WHERE org_id = ? AND name = ? AND "
+                                             "deleted_at IS NULL"));
+    st->Bind(1, org_id).Bind(2, name);
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    std::optional<ProjectRecord> out;
+    if (row) out = ReadProject(*st);
+    st->Reset();
+    return out;
+  }
+
+  absl::StatusOr<bool> SoftDeleteProject(const std::string& org_id,
+                                         const std::string& project_id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, sqlite::Transaction::Begin(*db_, true));
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("UPDATE projects SET deleted_at = ?, updated_at = ? "
+                                             "WHERE id = ? AND org_id = ? AND deleted_at IS NULL"));
+    const int64_t now = NowMillis();
+    st->Bind(1, now).Bind(2, now).Bind(3, project_id).Bind(4, org_id);
+    RETURN_IF_ERROR(RunAndReset(st));
+    if (db_->Changes() == 0) return false;  // the transaction rolls back
+    ASSIGN_OR_RETURN(Stmt * del, db_->Prepare("DELETE FROM api_keys WHERE project_id = ? AND "
+                                              "scope = 'PROJECT'"));
+    del->Bind(1, project_id);
+    RETURN_IF_ERROR(RunAndReset(del));
+    ASSIGN_OR_RETURN(Stmt * members,
+                     db_->Prepare("DELETE FROM project_memberships WHERE project_id = ?"));
+    members->Bind(1, project_id);
+    RETURN_IF_ERROR(RunAndReset(members));
+    RETURN_IF_ERROR(txn->Commit());
+    return true;
+  }
+
+  absl::Status CreateApiKey(const ApiKeyRecord& k) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * check, db_->Prepare("SELECT 1 FROM api_keys WHERE public_key = ? OR "
+                                                "fast_hashed_secret_key = ? OR id = ?"));
+    check->Bind(1, k.public_key).Bind(2, k.fast_hashed_secret_key).Bind(3, k.id);
+    ASSIGN_OR_RETURN(bool exists, check->Step());
+    check->Reset();
+    if (exists) {
+      return absl::AlreadyExistsError(
+          "API key with the provided publicKey or secretKey already exists");
+    }
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare(std::string("INSERT INTO api_keys(") + kApiKeyColumns +
+                                             ") VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
+    std::optional<std::string> project;
+    if (!k.project_id.empty()) project = k.project_id;
+    st->Bind(1, k.id).Bind(2, k.public_key).Bind(3, k.fast_hashed_secret_key);
+    st->Bind(4, k.display_secret_key).Bind(5, k.scope).Bind(6, project).Bind(7, k.org_id);
+    st->Bind(8, k.note).Bind(9, k.created_at_ms ? k.created_at_ms : NowMillis());
+    st->Bind(10, k.expires_at_ms).Bind(11, k.last_used_at_ms);
+    return RunAndReset(st);
+  }
+
+  absl::StatusOr<std::vector<ApiKeyRecord>> ListProjectApiKeys(
+      const std::string& project_id) override {
+    return ListApiKeys("project_id = ? AND scope = 'PROJECT'", project_id);
+  }
+
+  absl::StatusOr<std::vector<ApiKeyRecord>> ListOrganizationApiKeys(
+      const std::string& org_id) override {
+    return ListApiKeys("org_id = ? AND scope = 'ORGANIZATION'", org_id);
+  }
+
+  absl::StatusOr<bool> DeleteProjectApiKey(const std::string& project_id,
+                                           const std::string& id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("DELETE FROM api_keys WHERE id = ? AND "
+                                             "project_id = ? AND scope = 'PROJECT'"));
+    st->Bind(1, id).Bind(2, project_id);
+    RETURN_IF_ERROR(RunAndReset(st));
+    return db_->Changes() > 0;
+  }
+
+  absl::StatusOr<bool> DeleteOrganizationApiKey(const std::string& org_id,
+                                                const std::string& id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("DELETE FROM api_keys WHERE id = ? AND org_id = ? "
+                                             "AND scope = 'ORGANIZATION'"));
+    st->Bind(1, id).Bind(2, org_id);
+    RETURN_IF_ERROR(RunAndReset(st));
+    return db_->Changes() > 0;
+  }
+
+  absl::StatusOr<std::optional<UserRecord>> GetUser(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("SELECT id, email, name, password_hash, created_at "
+                                             "FROM users WHERE id = ?"));
+    st->Bind(1, id);
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    std::optional<UserRecord> out;
+    if (row) out = UserRecord{st->Text(0), st->Text(1), st->Text(2), st->Text(3), st->Int(4)};
+    st->Reset();
+    return out;
+  }
+
+  absl::StatusOr<std::vector<MembershipRecord>> ListOrgMemberships(
+      const std::string& org_id) override {
+    return ListMemberships(std::string("SELECT ") + kMembershipColumns +
+                               " FROM organization_memberships m JOIN users u ON u.id = "
+                               "m.user_id WHERE m.org_id = ? ORDER BY u.created_at, u.rowid",
+                           org_id);
+  }
+
+  absl::StatusOr<std::optional<MembershipRecord>> GetOrgMembership(
+      const std::string& org_id, const std::string& user_id) override {
+    return GetMembership(std::string("SELECT ") + kMembershipColumns +
+                             " FROM organization_memberships m JOIN users u ON u.id = m.user_id "
+                             "WHERE m.org_id = ? AND m.user_id = ?",
+                         org_id, user_id);
+  }
+
+  absl::StatusOr<bool> DeleteOrgMembership(const std::string& org_id,
+                                           const std::string& user_id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, sqlite::Transaction::Begin(*db_, true));
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("DELETE FROM organization_memberships WHERE "
+                                             "org_id = ? AND user_id = ?"));
+    st->Bind(1, org_id).Bind(2, user_id);
+    RETURN_IF_ERROR(RunAndReset(st));
+    const bool existed = db_->Changes() > 0;
+    // Project roles hang off the organization membership, as in Langfuse.
+    ASSIGN_OR_RETURN(Stmt * projects,
+                     db_->Prepare("DELETE FROM project_memberships WHERE user_id = ? AND "
+                                  "project_id IN (SELECT id FROM projects WHERE org_id = ?)"));
+    projects->Bind(1, user_id).Bind(2, org_id);
+    RETURN_IF_ERROR(RunAndReset(projects));
+    RETURN_IF_ERROR(txn->Commit());
+    return existed;
+  }
+
+  absl::Status UpsertProjectMembership(const std::string& project_id, const std::string& user_id,
+                                       const std::string& role) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st,
+                     db_->Prepare("INSERT INTO project_memberships(project_id, user_id, role) "
+                                  "VALUES (?,?,?) ON CONFLICT(project_id, user_id) DO UPDATE SET "
+                                  "role = excluded.role"));
+    st->Bind(1, project_id).Bind(2, user_id).Bind(3, role);
+    return RunAndReset(st);
+  }
+
+  absl::StatusOr<std::vector<MembershipRecord>> ListProjectMemberships(
+      const std::string& project_id) override {
+    return ListMemberships(std::string("SELECT ") + kMembershipColumns +
+                               " FROM project_memberships m JOIN users u ON u.id = m.user_id "
+                               "WHERE m.project_id = ? ORDER BY u.created_at, u.rowid",
+                           project_id);
+  }
+
+  absl::StatusOr<std::optional<MembershipRecord>> GetProjectMembership(
+      const std::string& project_id, const std::string& user_id) override {
+    return GetMembership(std::string("SELECT ") + kMembershipColumns +
+                             " FROM project_memberships m JOIN users u ON u.id = m.user_id "
+                             "WHERE m.project_id = ? AND m.user_id = ?",
+                         project_id, user_id);
+  }
+
+  absl::StatusOr<bool> DeleteProjectMembership(const std::string& project_id,
+                                               const std::string& user_id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("DELETE FROM project_memberships WHERE "
+                                             "project_id = ? AND user_id = ?"));
+    st->Bind(1, project_id).Bind(2, user_id);
+    RETURN_IF_ERROR(RunAndReset(st));
+    return db_->Changes() > 0;
+  }
+
+  // ---- Web UI accounts and sessions.
+
+  absl::StatusOr<std::optional<UserRecord>> FindUserByEmail(const std::string& email) override {
+    std::lock_guard lock(mu_);
+    // Users are few; a scan with lower() is cheaper than a second index to keep.
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("SELECT id, email, name, password_hash, created_at "
+                                             "FROM users WHERE lower(email) = lower(?) "
+                                             "ORDER BY created_at LIMIT 1"));
+    st->Bind(1, email);
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    std::optional<UserRecord> out;
+    if (row) out = UserRecord{st->Text(0), st->Text(1), st->Text(2), st->Text(3), st->Int(4)};
+    st->Reset();
+    return out;
+  }
+
+  absl::Status CreateUser(const UserRecord& u) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, sqlite::Transaction::Begin(*db_, true));
+    ASSIGN_OR_RETURN(Stmt * q,
+                     db_->Prepare("SELECT 1 FROM users WHERE lower(email) = lower(?) LIMIT 1"));
+    q->Bind(1, u.email);
+    ASSIGN_OR_RETURN(bool taken, q->Step());
+    q->Reset();
+    if (taken) return absl::AlreadyExistsError("a user with this email exists");
+    ASSIGN_OR_RETURN(Stmt * st,
+                     db_->Prepare("INSERT INTO users(id, email, name, password_hash, created_at) "
+                                  "VALUES (?,?,?,?,?)"));
+    st->Bind(1, u.id.empty() ? NewUuid() : u.id).Bind(2, u.email).Bind(3, u.name);
+    st->Bind(4, u.password_hash).Bind(5, u.created_at_ms ? u.created_at_ms : NowMillis());
+    RETURN_IF_ERROR(RunAndReset(st));
+    return txn->Commit();
+  }
+
+  absl::StatusOr<std::vector<UserOrgMembershipRecord>> ListOrgMembershipsOfUser(
+      const std::string& user_id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st,
+                     db_->Prepare("SELECT o.id, o.name, o.created_at, m.role FROM "
+                                  "organization_memberships m JOIN organizations o ON o.id = "
+                                  "m.org_id WHERE m.user_id = ? ORDER BY o.created_at, o.rowid"));
+    st->Bind(1, user_id);
+    std::vector<UserOrgMembershipRecord> out;
+    while (true) {
+      auto row = st->Step();
+      if (!row.ok()) {
+        st->Reset();
+        return row.status();
+      }
+      if (!*row) break;
+      out.push_back({{st->Text(0), st->Text(1), st->Int(2)}, st->Text(3)});
+    }
+    st->Reset();
+    return out;
+  }
+
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListProjectMembershipsOfUser(
+      const std::string& user_id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("SELECT project_id, role FROM project_memberships "
+                                             "WHERE user_id = ?"));
+    st->Bind(1, user_id);
+    std::vector<std::pair<std::string, std::string>> out;
+    while (true) {
+      auto row = st->Step();
+      if (!row.ok()) {
+        st->Reset();
+        return row.status();
+      }
+      if (!*row) break;
+      out.emplace_back(st->Text(0), st->Text(1));
+    }
+    st->Reset();
+    return out;
+  }
+
+  absl::Status CreateUserSession(const UserSessionRecord& s) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("INSERT INTO user_sessions(token_hash, user_id, "
+                                             "created_at, expires_at) VALUES (?,?,?,?)"));
+    st->Bind(1, s.token_hash).Bind(2, s.user_id).Bind(3, s.created_at_ms).Bind(4, s.expires_at_ms);
+    return RunAndReset(st);
+  }
+
+  absl::StatusOr<std::optional<UserSessionRecord>> GetUserSession(
+      const std::string& token_hash) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("SELECT token_hash, user_id, created_at, expires_at "
+                                             "FROM user_sessions WHERE token_hash = ?"));
+    st->Bind(1, token_hash);
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    std::optional<UserSessionRecord> out;
+    if (row) out = UserSessionRecord{st->Text(0), st->Text(1), st->Int(2), st->Int(3)};
+    st->Reset();
+    return out;
+  }
+
+  absl::Status DeleteUserSession(const std::string& token_hash) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("DELETE FROM user_sessions WHERE token_hash = ?"));
+    st->Bind(1, token_hash);
+    return RunAndReset(st);
+  }
+
+  absl::StatusOr<int64_t> DeleteExpiredUserSessions(int64_t now_ms) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("DELETE FROM user_sessions WHERE expires_at < ?"));
+    st->Bind(1, now_ms);
+    RETURN_IF_ERROR(RunAndReset(st));
+    return static_cast<int64_t>(db_->Changes());
+  }
+
   absl::Status Ping() override {
     std::lock_guard lock(mu_);
     return db_->Exec("SELECT 1");
@@ -160,28 +528,95 @@ class SqliteMetaStore final : public MetaStore {
   absl::StatusOr<std::optional<ApiKeyRecord>> FindApiKey(const std::string& column,
                                                          const std::string& value) {
     std::lock_guard lock(mu_);
-    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("SELECT id, public_key, fast_hashed_secret_key, "
-                                             "display_secret_key, scope, project_id, org_id, "
-                                             "note, created_at FROM api_keys WHERE " +
-                                             column + " = ?"));
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare(std::string("SELECT ") + kApiKeyColumns +
+                                             " FROM api_keys WHERE " + column + " = ?"));
     st->Bind(1, value);
     ASSIGN_OR_RETURN(bool row, st->Step());
     std::optional<ApiKeyRecord> out;
-    if (row) {
-      ApiKeyRecord k;
-      k.id = st->Text(0);
-      k.public_key = st->Text(1);
-      k.fast_hashed_secret_key = st->Text(2);
-      k.display_secret_key = st->Text(3);
-      k.scope = st->Text(4);
-      k.project_id = st->OptText(5).value_or("");
-      k.org_id = st->Text(6);
-      k.note = st->OptText(7);
-      k.created_at_ms = st->Int(8);
-      out = std::move(k);
+    if (row) out = ReadApiKey(*st);
+    st->Reset();
+    return out;
+  }
+
+  absl::StatusOr<std::vector<ApiKeyRecord>> ListApiKeys(const std::string& where,
+                                                        const std::string& value) {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(
+        Stmt * st, db_->Prepare(std::string("SELECT ") + kApiKeyColumns + " FROM api_keys WHERE " +
+                                where + " ORDER BY created_at, rowid"));
+    st->Bind(1, value);
+    std::vector<ApiKeyRecord> out;
+    while (true) {
+      auto row = st->Step();
+      if (!row.ok()) {
+        st->Reset();
+        return row.status();
+      }
+      if (!*row) break;
+      out.push_back(ReadApiKey(*st));
     }
     st->Reset();
     return out;
+  }
+
+  absl::StatusOr<std::vector<MembershipRecord>> ListMemberships(const std::string& sql,
+                                                                const std::string& key) {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare(sql));
+    st->Bind(1, key);
+    std::vector<MembershipRecord> out;
+    while (true) {
+      auto row = st->Step();
+      if (!row.ok()) {
+        st->Reset();
+        return row.status();
+      }
+      if (!*row) break;
+      out.push_back({st->Text(0), st->Text(1), st->Text(2), st->Text(3)});
+    }
+    st->Reset();
+    return out;
+  }
+
+  absl::StatusOr<std::optional<MembershipRecord>> GetMembership(const std::string& sql,
+                                                                const std::string& a,
+                                                                const std::string& b) {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare(sql));
+    st->Bind(1, a).Bind(2, b);
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    std::optional<MembershipRecord> out;
+    if (row) out = MembershipRecord{st->Text(0), st->Text(1), st->Text(2), st->Text(3)};
+    st->Reset();
+    return out;
+  }
+
+  static ProjectRecord ReadProject(const Stmt& st) {
+    ProjectRecord p;
+    p.id = st.Text(0);
+    p.org_id = st.Text(1);
+    p.name = st.Text(2);
+    p.metadata_json = st.Text(3);
+    if (auto r = st.OptInt(4)) p.retention_days = static_cast<int>(*r);
+    p.created_at_ms = st.Int(5);
+    p.updated_at_ms = st.OptInt(6).value_or(p.created_at_ms);
+    return p;
+  }
+
+  static ApiKeyRecord ReadApiKey(const Stmt& st) {
+    ApiKeyRecord k;
+    k.id = st.Text(0);
+    k.public_key = st.Text(1);
+    k.fast_hashed_secret_key = st.Text(2);
+    k.display_secret_key = st.Text(3);
+    k.scope = st.Text(4);
+    k.project_id = st.OptText(5).value_or("");
+    k.org_id = st.Text(6);
+    k.note = st.OptText(7);
+    k.created_at_ms = st.Int(8);
+    k.expires_at_ms = st.OptInt(9);
+    k.last_used_at_ms = st.OptInt(10);
+    return k;
   }
 
   static absl::Status RunAndReset(Stmt* st) {
@@ -199,6 +634,19 @@ class SqliteMetaStore final : public MetaStore {
 absl::StatusOr<std::unique_ptr<MetaStore>> OpenSqliteMetaStore(const std::string& path) {
   ASSIGN_OR_RETURN(auto db, Db::Open(path, false));
   RETURN_IF_ERROR(sqlite::ApplyMigrations(*db, "meta", sqlite::MetaStoreMigrations()));
+  // Web UI sessions: a schema component of their own, so its versions never
+  // collide with the organization administration's migrations.
+  static const std::vector<sqlite::Migration> kUserSessionMigrations = {
+      {1, R"sql(
+CREATE TABLE user_sessions(
+  token_hash TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL);
+CREATE INDEX user_sessions_by_expiry ON user_sessions(expires_at);
+)sql"},
+  };
+  RETURN_IF_ERROR(sqlite::ApplyMigrations(*db, "user_sessions", kUserSessionMigrations));
   return std::unique_ptr<MetaStore>(new SqliteMetaStore(std::move(db)));
 }
 

@@ -1,0 +1,32 @@
+#pragma once
+
+// /api/public/models: the custom models of the caller's project (model name,
+// match pattern, tokenizer settings, flat prices or pricing tiers) listed
+// together with the Langfuse-managed defaults, as Langfuse returns them.
+//
+// Custom models take precedence over the defaults when generations are
+// priced at ingestion: every create and delete replaces the project's models
+// in the PriceTable, and LoadCustomModelPrices() loads all of them at start.
+// Defaults cannot be deleted (404); a custom model with the same name
+// overrides one.
+
+#include "absl/status/status.h"
+#include "api/router.h"
+#include "auth/api_key_auth.h"
+#include "cost/price_table.h"
+#include "storage/model_store.h"
+
+namespace loupe {
+
+struct ModelsApiDeps {
+  ApiKeyAuthenticator* auth = nullptr;
+  ModelStore* models = nullptr;
+  PriceTable* prices = nullptr;
+};
+
+// Puts every project's custom models into `prices`.
+absl::Status LoadCustomModelPrices(ModelStore& models, PriceTable& prices);
+
+void RegisterModelsApi(Router& router, ModelsApiDeps deps);
+
+}  // namespace loupe

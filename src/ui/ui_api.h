@@ -1,0 +1,62 @@
+#pragma once
+
+// The web UI: its JSON API under /api/ui/... and the single-page app itself
+// (embedded files; every other GET outside /api answers with index.html so
+// that Langfuse's page paths, e.g. the `htmlPath` of a trace, open the page).
+//
+// Authentication is a session cookie (see session_auth.h); API keys are not
+// accepted here. Every project route resolves the caller's role in that
+// project (a project membership overrides the organization role) and answers
+// 404 when the caller has none, so one project's data, or even its existence,
+// is never shown to a member of another. Roles: VIEWER reads traces,
+// sessions, users and dashboards; MEMBER also sees the member list; ADMIN and
+// OWNER also manage API keys and members and create projects. Writes are refused with 403 when the
+// request carries an Origin of another site (with SameSite=Lax cookies, a second guard against
+// cross-site requests).
+//
+// Routes (JSON bodies; errors are {"error", "message"}):
+//   GET  /api/ui/auth/config                  {signUpDisabled}
+//   POST /api/ui/auth/sign-in {email,password} sets the cookie; 401 bad
+//        credentials; 429 (Retry-After) after too many failures
+//   POST /api/ui/auth/sign-up {name,email,password}
+//   POST /api/ui/auth/sign-out
+//   GET  /api/ui/auth/session                 user, organizations, projects, roles
+//   POST /api/ui/organizations {name}
+//   POST /api/ui/organizations/{orgId}/projects {name}
+//   GET|POST /api/ui/projects/{projectId}/api-keys, DELETE .../api-keys/{id}
+//   GET|POST /api/ui/projects/{projectId}/members {email, role}, DELETE
+//        .../members/{userId}: the organization's members; an existing account
+//        is added by email; nobody grants or removes above their own role
+//   GET  /api/ui/projects/{projectId}/traces  paging, orderBy/order, `filter`
+//        (Langfuse filter JSON over the trace columns, plus `level` and
+//        `model`, matched through the trace's observations)
+//   GET  /api/ui/projects/{projectId}/traces/{traceId}  trace, observations
+//        (columnar, no input/output), scores
+//   GET  /api/ui/projects/{projectId}/observations/{observationId}
+//   GET  /api/ui/projects/{projectId}/sessions[/{sessionId}]
+//   GET  /api/ui/projects/{projectId}/users
+//   GET  /api/ui/projects/{projectId}/metrics?query=  the metrics query API
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "api/router.h"
+#include "auth/api_key_auth.h"
+#include "storage/event_store.h"
+#include "storage/meta_store.h"
+
+namespace loupe {
+
+struct UiDeps {
+  MetaStore* meta = nullptr;
+  EventStore* events = nullptr;
+  ApiKeyAuthenticator* auth = nullptr;  // hashes new keys, drops revoked ones
+  std::string data_dir;                 // where a generated NEXTAUTH_SECRET is kept
+  std::string public_url;               // NEXTAUTH_URL (https turns on Secure cookies)
+};
+
+// Registers the UI routes and makes the UI the router's fallback. Fails when
+// the session secret cannot be loaded or created.
+absl::Status RegisterUi(Router& router, const UiDeps& deps);
+
+}  // namespace loupe

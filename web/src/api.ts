@@ -1,0 +1,222 @@
+// The UI's only channel to the server: JSON over /api/ui with the session
+// cookie. Errors carry the server's message so forms can show it as is.
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// Called on any 401 so the app can show the sign-in page.
+let onUnauthenticated: () => void = () => {};
+export function setUnauthenticatedHandler(fn: () => void): void {
+  onUnauthenticated = fn;
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const init: RequestInit = { method, credentials: "same-origin", headers: {} };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    (init.headers as Record<string, string>)["Content-Type"] = "application/json";
+  }
+  let res: Response;
+  try {
+    res = await fetch("/api/ui" + path, init);
+  } catch {
+    throw new ApiError(0, "The server cannot be reached.");
+  }
+  const text = await res.text();
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const message =
+      data && typeof data === "object" && "message" in data
+        ? String((data as { message: unknown }).message)
+        : `Request failed (${res.status})`;
+    if (res.status === 401 && !path.startsWith("/auth/sign-in")) onUnauthenticated();
+    throw new ApiError(res.status, message);
+  }
+  return data as T;
+}
+
+export const get = <T>(path: string) => api<T>("GET", path);
+export const post = <T>(path: string, body?: unknown) => api<T>("POST", path, body ?? {});
+export const del = <T>(path: string) => api<T>("DELETE", path);
+
+export function qs(params: Record<string, string | number | undefined | null>): string {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== "") u.set(k, String(v));
+  }
+  const s = u.toString();
+  return s ? "?" + s : "";
+}
+
+// ---- shapes of /api/ui responses
+
+export type Role = "OWNER" | "ADMIN" | "MEMBER" | "VIEWER" | "NONE";
+
+export interface ProjectRef {
+  id: string;
+  name: string;
+  role: Role;
+}
+
+export interface OrgRef {
+  id: string;
+  name: string;
+  role: Role;
+  projects: ProjectRef[];
+}
+
+export interface SessionInfo {
+  user: { id: string; email: string; name: string };
+  organizations: OrgRef[];
+  signUpDisabled: boolean;
+}
+
+export interface PageMeta {
+  page: number;
+  limit: number;
+  totalItems: number;
+  totalPages: number;
+  observationFilterTruncated?: boolean;
+}
+
+export interface TraceRow {
+  id: string;
+  timestamp: string;
+  name: string | null;
+  userId: string | null;
+  sessionId: string | null;
+  release: string | null;
+  version: string | null;
+  environment: string;
+  tags: string[];
+  latency: number | null;
+  totalCost: number;
+  observationCount: number;
+  bookmarked: boolean;
+  input: string | null;
+  output: string | null;
+}
+
+export interface TraceFull {
+  id: string;
+  timestamp: string;
+  name: string | null;
+  input: unknown;
+  output: unknown;
+  sessionId: string | null;
+  release: string | null;
+  version: string | null;
+  userId: string | null;
+  metadata: Record<string, unknown>;
+  tags: string[];
+  environment: string;
+  latency: number | null;
+  totalCost: number;
+  observationCount: number;
+}
+
+// Observations of a trace as parallel arrays (see src/ui/ui_api.cc).
+export interface ObservationColumns {
+  count: number;
+  id: string[];
+  parent: number[];
+  type: string[];
+  name: (string | null)[];
+  start: number[];
+  end: (number | null)[];
+  completionStart: (number | null)[];
+  level: string[];
+  model: (string | null)[];
+  usage: ([number, number, number] | null)[];
+  cost: (number | null)[];
+  statusMessage: (string | null)[];
+}
+
+export interface Score {
+  id: string;
+  name: string;
+  value: number | null;
+  stringValue?: string | null;
+  dataType: string;
+  source: string;
+  comment: string | null;
+  observationId: string | null;
+  timestamp: string;
+}
+
+export interface TraceDetail {
+  trace: TraceFull;
+  observations: ObservationColumns;
+  scores: Score[];
+}
+
+export interface ObservationFull {
+  id: string;
+  traceId: string;
+  type: string;
+  name: string | null;
+  startTime: string;
+  endTime: string | null;
+  completionStartTime: string | null;
+  model: string | null;
+  modelParameters: Record<string, unknown> | null;
+  input: unknown;
+  output: unknown;
+  metadata: Record<string, unknown> | null;
+  level: string;
+  statusMessage: string | null;
+  version: string | null;
+  usageDetails: Record<string, number>;
+  costDetails: Record<string, number>;
+  promptName?: string | null;
+  promptVersion?: number | null;
+}
+
+export interface SessionRow {
+  id: string;
+  createdAt: string;
+  environment: string;
+  traceCount: number;
+  totalCost: number;
+  userCount: number;
+}
+
+export interface SessionDetail {
+  id: string;
+  createdAt: string | null;
+  environment: string | null;
+  traceCount: number;
+  totalCost: number;
+  truncated: boolean;
+  traces: TraceFull[];
+}
+
+export interface UserRow {
+  userId: string;
+  traceCount: number;
+  totalCost: number;
+  observationCount: number;
+}
+
+export interface ApiKey {
+  id: string;
+  publicKey: string;
+  displaySecretKey: string;
+  note: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+  secretKey?: string;
+}
+
+export type MetricsRow = Record<string, string | number | null>;
