@@ -217,8 +217,9 @@ class DatasetApi {
     u.status = OptionalStringMember(*body, "status", &error);
     if (!error.empty()) return InvalidRequest(error);
     if (u.status && *u.status != "ACTIVE" && *u.status != "ARCHIVED") {
-      return InvalidRequest("status: Invalid enum value. Expected 'ACTIVE' | 'ARCHIVED', received '" +
-                            *u.status + "'");
+      return InvalidRequest(
+          "status: Invalid enum value. Expected 'ACTIVE' | 'ARCHIVED', received '" + *u.status +
+          "'");
     }
     auto item = d_.datasets->UpsertItem(auth->project_id, u);
     if (!item.ok()) return StatusResponse(item.status());
@@ -273,13 +274,14 @@ class DatasetApi {
     if (!auth.ok()) return StatusResponse(auth.status());
     auto body = ParseJsonObjectBody(req.body);
     if (!body.ok()) return StatusResponse(body.status());
-    static const char* kKeys[] = {"runName",       "runDescription", "metadata",
-                                  "datasetItemId", "observationId",  "traceId",
+    static const char* kKeys[] = {"runName",        "runDescription", "metadata",
+                                  "datasetItemId",  "observationId",  "traceId",
                                   "datasetVersion", "createdAt"};
     for (const auto& kv : *body) {
       bool known = std::any_of(std::begin(kKeys), std::end(kKeys),
                                [&](const char* k) { return kv.key() == k; });
-      if (!known) return InvalidRequest("Unrecognized key in body: '" + std::string(kv.key()) + "'");
+      if (!known)
+        return InvalidRequest("Unrecognized key in body: '" + std::string(kv.key()) + "'");
     }
     NewDatasetRunItem n;
     const json::value* run = body->if_contains("runName");
@@ -435,21 +437,18 @@ class DatasetApi {
 
 void RegisterDatasetApi(Router& r, DatasetApiDeps deps) {
   auto api = std::make_shared<DatasetApi>(deps);
-  r.Add("POST", "/api/public/v2/datasets", [api](HttpRequest& req, const PathParams&) {
-    return api->CreateDataset(req, false);
-  });
-  r.Add("GET", "/api/public/v2/datasets", [api](HttpRequest& req, const PathParams&) {
-    return api->ListDatasets(req, false);
-  });
-  r.Add("GET", "/api/public/v2/datasets/{datasetName}", [api](HttpRequest& req, const PathParams& p) {
-    return api->GetDataset(req, p.at("datasetName"), false);
-  });
-  r.Add("POST", "/api/public/datasets", [api](HttpRequest& req, const PathParams&) {
-    return api->CreateDataset(req, true);
-  });
-  r.Add("GET", "/api/public/datasets", [api](HttpRequest& req, const PathParams&) {
-    return api->ListDatasets(req, true);
-  });
+  r.Add("POST", "/api/public/v2/datasets",
+        [api](HttpRequest& req, const PathParams&) { return api->CreateDataset(req, false); });
+  r.Add("GET", "/api/public/v2/datasets",
+        [api](HttpRequest& req, const PathParams&) { return api->ListDatasets(req, false); });
+  r.Add("GET", "/api/public/v2/datasets/{datasetName}",
+        [api](HttpRequest& req, const PathParams& p) {
+          return api->GetDataset(req, p.at("datasetName"), false);
+        });
+  r.Add("POST", "/api/public/datasets",
+        [api](HttpRequest& req, const PathParams&) { return api->CreateDataset(req, true); });
+  r.Add("GET", "/api/public/datasets",
+        [api](HttpRequest& req, const PathParams&) { return api->ListDatasets(req, true); });
   r.Add("GET", "/api/public/datasets/{datasetName}", [api](HttpRequest& req, const PathParams& p) {
     return api->GetDataset(req, p.at("datasetName"), true);
   });

@@ -32,9 +32,8 @@ bool IsAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 
 
 bool IsIdentifier(std::string_view s) {
   if (s.empty() || !IsAsciiLetter(s[0])) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return IsAsciiLetter(c) || (c >= '0' && c <= '9') || c == '_';
-  });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return IsAsciiLetter(c) || (c >= '0' && c <= '9') || c == '_'; });
 }
 
 // Empty when valid, else what is wrong.
@@ -329,8 +328,9 @@ class PromptApi {
     // Langfuse treats version 0 like no version.
     if (version == 0) version.reset();
     if (version && label) return InvalidRequest("Cannot specify both version and label");
-    PromptSelector selector = version ? PromptSelector::Version(static_cast<int>(*version))
-                                      : PromptSelector::Label(label.value_or(kProductionPromptLabel));
+    PromptSelector selector = version
+                                  ? PromptSelector::Version(static_cast<int>(*version))
+                                  : PromptSelector::Label(label.value_or(kProductionPromptLabel));
     auto found = d_.prompts->Get(auth->project_id, name, selector, resolve);
     if (!found.ok()) return StatusResponse(found.status());
     if (!*found) {
@@ -446,10 +446,11 @@ class PromptApi {
     auto auth = RequireProjectKey(*d_.auth, req);
     if (!auth.ok()) return StatusResponse(auth.status());
     auto body = ParseJsonObjectBody(req.body);
-    if (!body.ok()) return LegacyError(400, "InvalidRequestError", std::string(body.status().message()));
+    if (!body.ok())
+      return LegacyError(400, "InvalidRequestError", std::string(body.status().message()));
     auto version = ParseCreateBody(*body, true);
-    if (!version.ok()) return LegacyError(400, "InvalidRequestError",
-                                                  std::string(version.status().message()));
+    if (!version.ok())
+      return LegacyError(400, "InvalidRequestError", std::string(version.status().message()));
     auto created = d_.prompts->CreateVersion(auth->project_id, *version);
     if (!created.ok()) return StatusResponse(created.status());
     return JsonResponse(201, PromptJson(*created, std::nullopt, LegacyIsActive(*created)));
@@ -494,9 +495,10 @@ void RegisterPromptApi(Router& r, PromptApiDeps deps) {
     r.Add("DELETE", pattern, [api, n](HttpRequest& req, const PathParams& p) {
       return api->Delete(req, JoinName(p, n));
     });
-    r.Add("PATCH", pattern + "/versions/{version}", [api, n](HttpRequest& req, const PathParams& p) {
-      return api->PatchLabels(req, JoinName(p, n), p.at("version"));
-    });
+    r.Add("PATCH", pattern + "/versions/{version}",
+          [api, n](HttpRequest& req, const PathParams& p) {
+            return api->PatchLabels(req, JoinName(p, n), p.at("version"));
+          });
   }
   r.Add("GET", "/api/public/prompts",
         [api](HttpRequest& req, const PathParams&) { return api->LegacyGet(req); });

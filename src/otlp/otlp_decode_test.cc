@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "ingest/entity_state.h"
 #include "otlp/otlp_converter.h"
 
 namespace loupe {
@@ -309,6 +310,32 @@ TEST(OtlpPipeline, DecodedEventsAreNormalized) {
     }
   }
   EXPECT_TRUE(saw_prod);
+}
+
+TEST(OtlpPipeline, DeepMetadataSurvivesTheMergeState) {
+  // Metadata is deep-merged, and the merge state nests two levels per level of
+  // the value: it must still parse back (it used to exceed the JSON parser's
+  // default depth and turn the entity "corrupt").
+  std::string deep = "\"leaf\"";
+  for (int i = 0; i < 25; ++i) deep = "{\"k" + std::to_string(i) + "\": " + deep + "}";
+  json::value escaped = json::string(deep);
+  std::string body =
+      R"({"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "4bf92f3577b34da6a3ce929d0e0e4736",
+      "spanId": "00f067aa0ba902b7", "startTimeUnixNano": "1748764800000000000",
+      "attributes": [{"key": "langfuse.observation.metadata", "value": {"stringValue": )" +
+      json::serialize(escaped) + "}}]}]}]}]}";
+  auto c = ConvertOtlpTraces(body, OtlpEncoding::kJson, kNowUs);
+  ASSERT_TRUE(c.ok()) << c.status();
+  OtlpDecoded d = DecodeOtlpEvents(*std::move(c), DecodeOptions{});
+  ASSERT_EQ(d.events.size(), 2u) << d.error_message;
+  for (const IngestEvent& e : d.events) {
+    EntityState state;
+    state.Apply(e);
+    state.Apply(e);
+    auto restored = EntityState::Parse(state.Serialize());
+    ASSERT_TRUE(restored.ok()) << restored.status();
+    EXPECT_EQ(restored->Serialize(), state.Serialize());
+  }
 }
 
 }  // namespace

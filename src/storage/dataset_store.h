@@ -158,8 +158,7 @@ class DatasetStore {
   virtual absl::StatusOr<std::vector<DatasetItemRecord>> ItemsOfDataset(
       const std::string& project_id, const std::string& dataset_id) = 0;
   // False when there is no such (current) item.
-  virtual absl::StatusOr<bool> DeleteItem(const std::string& project_id,
-                                          const std::string& id) = 0;
+  virtual absl::StatusOr<bool> DeleteItem(const std::string& project_id, const std::string& id) = 0;
 
   // kNotFound "Dataset item not found" unless the item is ACTIVE.
   virtual absl::StatusOr<DatasetRunItemRecord> CreateRunItem(const std::string& project_id,
@@ -176,7 +175,8 @@ class DatasetStore {
   virtual absl::StatusOr<std::vector<DatasetRunItemRecord>> RunItemsOfRun(
       const std::string& project_id, const std::string& run_id) = 0;
   // Deletes the run and its run items; false when there is no such run.
-  virtual absl::StatusOr<bool> DeleteRun(const std::string& project_id, const std::string& run_id) = 0;
+  virtual absl::StatusOr<bool> DeleteRun(const std::string& project_id,
+                                         const std::string& run_id) = 0;
 
   virtual void Close() = 0;
 };

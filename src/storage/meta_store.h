@@ -176,6 +176,11 @@ class MetaStore {
   virtual absl::Status CreateUser(const UserRecord& user) {
     return absl::UnimplementedError("CreateUser");
   }
+  // Organizations that have no members at all (e.g. the one a zero-config
+  // first start creates), oldest first.
+  virtual absl::StatusOr<std::vector<OrganizationRecord>> ListOrganizationsWithoutMembers() {
+    return absl::UnimplementedError("ListOrganizationsWithoutMembers");
+  }
   // The user's organization memberships, oldest organization first.
   virtual absl::StatusOr<std::vector<UserOrgMembershipRecord>> ListOrgMembershipsOfUser(
       const std::string& user_id) {

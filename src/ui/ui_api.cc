@@ -402,6 +402,19 @@ class UiApi {
       if (org.ok() && *org) {
         (void)d_.meta->UpsertOrgMembership(default_org_, u.id, default_org_role_);
       }
+    } else {
+      // A zero-configuration first start creates an organization, project
+      // and key pair but no user; the first account made here owns them, so
+      // that the traces sent with the printed keys can be seen at all.
+      auto orphans = d_.meta->ListOrganizationsWithoutMembers();
+      if (orphans.ok()) {
+        for (const auto& org : *orphans) {
+          if (d_.meta->UpsertOrgMembership(org.id, u.id, "OWNER").ok()) {
+            LogInfo("organization without members given to the first account",
+                    {{"org", org.id}, {"user", u.email}});
+          }
+        }
+      }
     }
     HttpResponse res = StartSession(u.id);
     if (res.status == 200) res.status = 201;

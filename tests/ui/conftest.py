@@ -1,36 +1,10 @@
-"""Fixtures of the web UI tests: a server with a signed-in-able user and an
-organization key (to add members with other roles), and cookie sessions."""
+"""Fixtures of the web UI tests (helpers in ui_helpers.py)."""
 
 from __future__ import annotations
 
-import pathlib
-import uuid
-
 import pytest
-import requests
 
-from integration.harness import LoupeServer
-
-USER_EMAIL = "owner@loupe.test"
-USER_PASSWORD = "owner-password-1"
-ORG_PK = "pk-lf-org-ui-test"
-ORG_SK = "sk-lf-org-ui-test"
-
-UI_ENV = {
-    "LANGFUSE_INIT_USER_EMAIL": USER_EMAIL,
-    "LANGFUSE_INIT_USER_NAME": "Owner",
-    "LANGFUSE_INIT_USER_PASSWORD": USER_PASSWORD,
-    "LOUPE_INIT_ORG_PUBLIC_KEY": ORG_PK,
-    "LOUPE_INIT_ORG_SECRET_KEY": ORG_SK,
-}
-
-
-def start_ui_server(tmp_root: pathlib.Path, name: str, extra: dict | None = None) -> LoupeServer:
-    env = dict(UI_ENV)
-    env.update(extra or {})
-    srv = LoupeServer(tmp_root / f"data-{name}", tmp_root / f"loupe-{name}.log", env)
-    srv.start()
-    return srv
+from ui.ui_helpers import UiClient, start_ui_server
 
 
 @pytest.fixture(scope="module")
@@ -38,39 +12,6 @@ def ui_server(tmp_root, request):
     srv = start_ui_server(tmp_root, "ui-" + request.module.__name__.split(".")[-1])
     yield srv
     assert srv.stop() == 0, srv.log_tail()
-
-
-class UiClient:
-    """A browser-like client: a cookie jar and the UI's JSON API."""
-
-    def __init__(self, base: str):
-        self.base = base.rstrip("/")
-        self.s = requests.Session()
-
-    def req(self, method: str, path: str, **kw) -> requests.Response:
-        kw.setdefault("timeout", 30)
-        return self.s.request(method, self.base + path, **kw)
-
-    def get(self, path: str, **kw) -> requests.Response:
-        return self.req("GET", path, **kw)
-
-    def post(self, path: str, body: dict | None = None, **kw) -> requests.Response:
-        return self.req("POST", path, json=body if body is not None else {}, **kw)
-
-    def delete(self, path: str, **kw) -> requests.Response:
-        return self.req("DELETE", path, **kw)
-
-    def sign_in(self, email: str = USER_EMAIL, password: str = USER_PASSWORD) -> requests.Response:
-        r = self.post("/api/ui/auth/sign-in", {"email": email, "password": password})
-        assert r.status_code == 200, r.text
-        return r
-
-    def sign_up(self, email: str | None = None, password: str = "member-password-1",
-                name: str = "Member") -> dict:
-        email = email or f"user-{uuid.uuid4().hex[:10]}@loupe.test"
-        r = self.post("/api/ui/auth/sign-up", {"email": email, "password": password, "name": name})
-        assert r.status_code == 201, r.text
-        return r.json()
 
 
 @pytest.fixture

@@ -210,6 +210,8 @@ async function main() {
     await page.click("[data-testid=close-key-modal]");
     await page.waitForSelector("[data-testid=revoke-key]");
     expect(!(await page.content()).includes(sk), "secret key not shown again");
+    await page.waitForSelector(`[data-testid=members-table] >> text=${EMAIL}`);
+    await shot("02b-settings");
     log("create-project-and-key", { project: newProject });
 
     // Traces from the real SDK with the new key.
@@ -253,8 +255,14 @@ async function main() {
     await page.click("[data-testid=observation-tree] .trow:has-text('vector-search')");
     await page.waitForSelector("[data-testid=observation-detail] >> text=index unavailable");
     await shot("05-trace-tree");
+    // Keyboard: down moves to the next row (embed-query), up back.
+    await page.keyboard.press("ArrowDown");
+    await page.waitForSelector("[data-testid=observation-detail] h3 >> text=embed-query");
+    await page.keyboard.press("ArrowUp");
+    await page.waitForSelector("[data-testid=observation-detail] h3 >> text=vector-search");
     await page.click("[data-testid=view-timeline]");
     await page.waitForSelector("[data-testid=observation-tree] .tl-bar");
+    expect(page.url().includes("view=timeline"), "timeline view in the URL");
     const bars = await page.$$eval(".tl-bar", (bs) => bs.map((b) => b.getBoundingClientRect().width));
     expect(bars.length >= 4 && bars.every((w) => w >= 1), `timeline bars ${bars}`);
     await shot("06-trace-timeline");

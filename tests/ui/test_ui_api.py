@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from integration.harness import PROJECT_ID, Api, at, basic_auth, event, now_utc, uid
-from ui.conftest import ORG_PK, ORG_SK, USER_EMAIL, USER_PASSWORD, UiClient, start_ui_server
+from ui.ui_helpers import ORG_PK, ORG_SK, USER_EMAIL, USER_PASSWORD, UiClient, start_ui_server
 
 ORG_AUTH = {"Authorization": basic_auth(ORG_PK, ORG_SK)}
 
@@ -449,3 +449,20 @@ def test_admins_manage_members_by_email_within_their_own_role(ui_server):
     assert bob.get(f"/api/ui/projects/{PROJECT_ID}/traces").status_code == 404
     assert owner.delete(f"{base}/{a['id']}").status_code == 200
     assert alice.get(f"/api/ui/projects/{PROJECT_ID}/traces").status_code == 404
+
+
+def test_first_account_owns_the_zero_config_organization(tmp_root):
+    blank = {k: "" for k in ("LANGFUSE_INIT_ORG_ID", "LANGFUSE_INIT_ORG_NAME", "LANGFUSE_INIT_PROJECT_ID",
+                             "LANGFUSE_INIT_PROJECT_NAME", "LANGFUSE_INIT_PROJECT_PUBLIC_KEY",
+                             "LANGFUSE_INIT_PROJECT_SECRET_KEY", "LANGFUSE_INIT_USER_EMAIL",
+                             "LANGFUSE_INIT_USER_PASSWORD", "LOUPE_INIT_ORG_PUBLIC_KEY",
+                             "LOUPE_INIT_ORG_SECRET_KEY")}
+    srv = start_ui_server(tmp_root, "ui-zeroconfig", blank)
+    try:
+        first = UiClient(srv.url).sign_up()
+        orgs = first["organizations"]
+        assert len(orgs) == 1 and orgs[0]["role"] == "OWNER" and len(orgs[0]["projects"]) == 1
+        second = UiClient(srv.url).sign_up()
+        assert second["organizations"] == []
+    finally:
+        assert srv.stop() == 0

@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 from integration.harness import PROJECT_ID, PUBLIC_KEY, ROOT, SECRET_KEY
-from ui.conftest import USER_EMAIL, USER_PASSWORD
+from ui.ui_helpers import USER_EMAIL, USER_PASSWORD
 
 UI_DIR = ROOT / "tests" / "ui"
 SDK_DIR = ROOT / "tests" / "compat" / "node"

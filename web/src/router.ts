@@ -8,9 +8,11 @@ const listeners = new Set<Listener>();
 
 export function navigate(url: string, replace = false): void {
   if (url === location.pathname + location.search) return;
+  const samePage = url.split("?")[0] === location.pathname;
   if (replace) history.replaceState(null, "", url);
   else history.pushState(null, "", url);
-  window.scrollTo(0, 0);
+  // A new page starts at the top; a changed view of the same page stays put.
+  if (!samePage) window.scrollTo(0, 0);
   listeners.forEach((l) => l());
 }
 

@@ -130,9 +130,7 @@ absl::StatusOr<int64_t> CountOf(Stmt* st) {
   return n;
 }
 
-int64_t Offset(int page, int limit) {
-  return static_cast<int64_t>(std::max(page, 1) - 1) * limit;
-}
+int64_t Offset(int page, int limit) { return static_cast<int64_t>(std::max(page, 1) - 1) * limit; }
 
 constexpr const char* kDatasetColumns =
     "id, project_id, name, description, metadata, input_schema, expected_output_schema, "
@@ -237,10 +235,10 @@ class SqliteDatasetStore final : public DatasetStore {
     if (u.metadata) d.metadata = *u.metadata;
     if (u.input_schema) d.input_schema = *u.input_schema;
     if (u.expected_output_schema) d.expected_output_schema = *u.expected_output_schema;
-    d.updated_at_ms = existing && !u.description && !u.metadata && !u.input_schema &&
-                              !u.expected_output_schema
-                          ? d.updated_at_ms
-                          : now;
+    d.updated_at_ms =
+        existing && !u.description && !u.metadata && !u.input_schema && !u.expected_output_schema
+            ? d.updated_at_ms
+            : now;
     ASSIGN_OR_RETURN(Stmt * st,
                      db_->Prepare(std::string("INSERT INTO datasets(") + kDatasetColumns +
                                   ") VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
@@ -269,7 +267,8 @@ class SqliteDatasetStore final : public DatasetStore {
     std::lock_guard lock(mu_);
     RETURN_IF_ERROR(Open());
     DatasetPage<DatasetRecord> out;
-    ASSIGN_OR_RETURN(Stmt * count, db_->Prepare("SELECT COUNT(*) FROM datasets WHERE project_id = ?"));
+    ASSIGN_OR_RETURN(Stmt * count,
+                     db_->Prepare("SELECT COUNT(*) FROM datasets WHERE project_id = ?"));
     count->Bind(1, project_id);
     ASSIGN_OR_RETURN(out.total_items, CountOf(count));
     ASSIGN_OR_RETURN(Stmt * st, db_->Prepare(std::string("SELECT ") + kDatasetColumns +
@@ -425,9 +424,10 @@ class SqliteDatasetStore final : public DatasetStore {
       r.description = n.run_description;
       r.metadata = n.run_metadata.is_null() ? json::value(json::object()) : n.run_metadata;
       r.created_at_ms = r.updated_at_ms = created_at;
-      ASSIGN_OR_RETURN(Stmt * ins, db_->Prepare("INSERT INTO dataset_runs(id, project_id, "
-                                                "dataset_id, name, description, metadata, "
-                                                "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)"));
+      ASSIGN_OR_RETURN(Stmt * ins,
+                       db_->Prepare("INSERT INTO dataset_runs(id, project_id, "
+                                    "dataset_id, name, description, metadata, "
+                                    "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)"));
       ins->Bind(1, r.id).Bind(2, project_id).Bind(3, r.dataset_id).Bind(4, r.name);
       ins->Bind(5, r.description).Bind(6, json::serialize(r.metadata));
       ins->Bind(7, r.created_at_ms).Bind(8, r.updated_at_ms);

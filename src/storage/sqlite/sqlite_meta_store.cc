@@ -436,6 +436,26 @@ class SqliteMetaStore final : public MetaStore {
     return txn->Commit();
   }
 
+  absl::StatusOr<std::vector<OrganizationRecord>> ListOrganizationsWithoutMembers() override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st,
+                     db_->Prepare("SELECT o.id, o.name, o.created_at FROM organizations o WHERE "
+                                  "NOT EXISTS (SELECT 1 FROM organization_memberships m WHERE "
+                                  "m.org_id = o.id) ORDER BY o.created_at, o.rowid"));
+    std::vector<OrganizationRecord> out;
+    while (true) {
+      auto row = st->Step();
+      if (!row.ok()) {
+        st->Reset();
+        return row.status();
+      }
+      if (!*row) break;
+      out.push_back({st->Text(0), st->Text(1), st->Int(2)});
+    }
+    st->Reset();
+    return out;
+  }
+
   absl::StatusOr<std::vector<UserOrgMembershipRecord>> ListOrgMembershipsOfUser(
       const std::string& user_id) override {
     std::lock_guard lock(mu_);

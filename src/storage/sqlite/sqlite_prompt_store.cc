@@ -165,9 +165,8 @@ class SqlitePromptStore final : public PromptStore {
           Resolve(p, content, 0, graph, seen, absl::StatusCode::kInvalidArgument).status());
     }
 
-    ASSIGN_OR_RETURN(Stmt * ins,
-                     db_->Prepare(std::string("INSERT INTO prompts(") + kColumns +
-                                  ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+    ASSIGN_OR_RETURN(Stmt * ins, db_->Prepare(std::string("INSERT INTO prompts(") + kColumns +
+                                              ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"));
     ins->Bind(1, p.id).Bind(2, p.project_id).Bind(3, p.name).Bind(4, p.version).Bind(5, p.type);
     ins->Bind(6, content).Bind(7, json::serialize(p.config));
     ins->Bind(8, SerializeStringArray(p.labels)).Bind(9, SerializeStringArray(p.tags));
@@ -227,9 +226,9 @@ class SqlitePromptStore final : public PromptStore {
         if (!ParsePromptReferences(content).empty()) {
           ResolutionGraphBuilder graph(root);
           std::set<std::string> seen;
-          ASSIGN_OR_RETURN(std::string resolved_text,
-                           Resolve(root, content, 0, graph, seen,
-                                   absl::StatusCode::kFailedPrecondition));
+          ASSIGN_OR_RETURN(
+              std::string resolved_text,
+              Resolve(root, content, 0, graph, seen, absl::StatusCode::kFailedPrecondition));
           root.prompt = ParseStored(resolved_text);
           if (!graph.graph.dependencies.empty()) resolved->graph = std::move(graph.graph);
         }
@@ -264,7 +263,8 @@ class SqlitePromptStore final : public PromptStore {
     };
 
     PromptMetaPage page;
-    ASSIGN_OR_RETURN(Stmt * count, db_->Prepare("SELECT COUNT(DISTINCT name) FROM prompts" + where));
+    ASSIGN_OR_RETURN(Stmt * count,
+                     db_->Prepare("SELECT COUNT(DISTINCT name) FROM prompts" + where));
     bind(count);
     ASSIGN_OR_RETURN(bool row, count->Step());
     page.total_items = row ? count->Int(0) : 0;
@@ -361,11 +361,11 @@ class SqlitePromptStore final : public PromptStore {
       doomed_versions.insert(p.version);
       doomed_ids.insert(p.id);
     }
-    ASSIGN_OR_RETURN(Stmt * deps, db_->Prepare(
-                                      "SELECT d.parent_id, d.child_version, d.child_label, "
-                                      "p.name, p.version FROM prompt_dependencies d JOIN prompts "
-                                      "p ON p.id = d.parent_id WHERE d.project_id = ? AND "
-                                      "d.child_name = ? ORDER BY p.name, p.version"));
+    ASSIGN_OR_RETURN(Stmt * deps,
+                     db_->Prepare("SELECT d.parent_id, d.child_version, d.child_label, "
+                                  "p.name, p.version FROM prompt_dependencies d JOIN prompts "
+                                  "p ON p.id = d.parent_id WHERE d.project_id = ? AND "
+                                  "d.child_name = ? ORDER BY p.name, p.version"));
     deps->Bind(1, project_id).Bind(2, name);
     std::string blocking;
     while (true) {
@@ -456,15 +456,15 @@ class SqlitePromptStore final : public PromptStore {
     // A prompt may not pull in another version of the root's own name: that
     // is a cycle as soon as labels move.
     if (seen.count(current.id) || (current.name == root.name && current.id != root.id)) {
-      return fail("Circular dependency detected involving prompt '" + current.name +
-                  "' version " + std::to_string(current.version));
+      return fail("Circular dependency detected involving prompt '" + current.name + "' version " +
+                  std::to_string(current.version));
     }
     std::vector<PromptReference> refs = ParsePromptReferences(content);
     if (refs.empty()) return content;
     seen.insert(current.id);
     for (const PromptReference& ref : refs) {
-      PromptSelector selector = ref.version ? PromptSelector::Version(*ref.version)
-                                            : PromptSelector::Label(ref.label);
+      PromptSelector selector =
+          ref.version ? PromptSelector::Version(*ref.version) : PromptSelector::Label(ref.label);
       ASSIGN_OR_RETURN(std::optional<PromptRecord> child,
                        Find(current.project_id, ref.name, selector));
       if (!child) return fail("Prompt dependency not found: " + DescribeReference(ref));
@@ -536,8 +536,8 @@ class SqlitePromptStore final : public PromptStore {
   absl::StatusOr<std::optional<PromptRecord>> Find(const std::string& project_id,
                                                    const std::string& name,
                                                    const PromptSelector& selector) {
-    std::string sql = std::string("SELECT ") + kColumns +
-                      " FROM prompts WHERE project_id = ? AND name = ? AND ";
+    std::string sql =
+        std::string("SELECT ") + kColumns + " FROM prompts WHERE project_id = ? AND name = ? AND ";
     sql += selector.version
                ? "version = ?"
                : "EXISTS (SELECT 1 FROM json_each(prompts.labels) WHERE value = ?) LIMIT 1";

@@ -51,8 +51,7 @@ class PromptStoreTest : public ::testing::Test {
   }
 
   absl::Status TryCreate(const std::string& name, json::value prompt,
-                         const std::string& type = "text",
-                         std::vector<std::string> labels = {}) {
+                         const std::string& type = "text", std::vector<std::string> labels = {}) {
     NewPromptVersion v;
     v.name = name;
     v.type = type;
@@ -61,8 +60,8 @@ class PromptStoreTest : public ::testing::Test {
     return store_->CreateVersion(kProject, v).status();
   }
 
-  std::shared_ptr<const ResolvedPrompt> GetLabel(const std::string& name,
-                                                 const std::string& label, bool resolve = true) {
+  std::shared_ptr<const ResolvedPrompt> GetLabel(const std::string& name, const std::string& label,
+                                                 bool resolve = true) {
     auto p = store_->Get(kProject, name, PromptSelector::Label(label), resolve);
     EXPECT_TRUE(p.ok()) << p.status();
     return p.ok() ? *p : nullptr;
@@ -156,7 +155,7 @@ TEST_F(PromptStoreTest, ReadsSeeEveryChangeDespiteTheCache) {
   Create("p", "one", {"production"});
   EXPECT_EQ(GetLabel("p", "production")->record.version, 1);
   EXPECT_EQ(GetLabel("p", "production")->record.version, 1);  // cached
-  EXPECT_EQ(GetLabel("p", "canary"), nullptr);                 // cached miss
+  EXPECT_EQ(GetLabel("p", "canary"), nullptr);                // cached miss
   Create("p", "two", {"production", "canary"});
   EXPECT_EQ(GetLabel("p", "production")->record.version, 2);
   EXPECT_EQ(GetLabel("p", "canary")->record.version, 2);
@@ -271,10 +270,10 @@ TEST(ParsePromptReferencesTest, AcceptsOnlyWellFormedTags) {
       "a @@@langfusePrompt:name=base|label=production@@@ b "
       "@@@langfusePrompt:name=folder/x|version=3@@@ "
       "@@@langfusePrompt:name=base|label=production@@@ "  // duplicate
-      "@@@langfusePrompt:label=x|name=y@@@ "               // name not first
-      "@@@langfusePrompt:name=y@@@ "                       // one part
-      "@@@langfusePrompt:name=y|version=x@@@ "             // not a number
-      "@@@langfusePrompt:name=y|label=a|version=1@@@ "     // three parts
+      "@@@langfusePrompt:label=x|name=y@@@ "              // name not first
+      "@@@langfusePrompt:name=y@@@ "                      // one part
+      "@@@langfusePrompt:name=y|version=x@@@ "            // not a number
+      "@@@langfusePrompt:name=y|label=a|version=1@@@ "    // three parts
       "@@@langfusePrompt:name=y|other=1@@@";
   auto refs = ParsePromptReferences(text);
   ASSERT_EQ(refs.size(), 2u);
@@ -289,11 +288,11 @@ TEST(ParsePromptReferencesTest, AcceptsOnlyWellFormedTags) {
 TEST_F(PromptStoreTest, ResolvesReferencesInTextAndChatPrompts) {
   PromptRecord base = Create("base", "Be \"kind\" to {{user}}", {"production"});
   PromptRecord footer = Create("footer", "Bye", {});
-  PromptRecord text = Create(
-      "composite",
-      "@@@langfusePrompt:name=base|label=production@@@ / "
-      "@@@langfusePrompt:name=footer|version=1@@@ / @@@langfusePrompt:name=base|label=production@@@",
-      {"production"});
+  PromptRecord text = Create("composite",
+                             "@@@langfusePrompt:name=base|label=production@@@ / "
+                             "@@@langfusePrompt:name=footer|version=1@@@ / "
+                             "@@@langfusePrompt:name=base|label=production@@@",
+                             {"production"});
 
   auto resolved = GetLabel("composite", "production");
   ASSERT_NE(resolved, nullptr);
@@ -312,10 +311,9 @@ TEST_F(PromptStoreTest, ResolvesReferencesInTextAndChatPrompts) {
   EXPECT_THAT(std::string(raw->record.prompt.as_string()), HasSubstr("@@@langfusePrompt:"));
   EXPECT_FALSE(raw->graph.has_value());
 
-  json::array chat = {
-      json::object{{"role", "system"},
-                   {"content", "@@@langfusePrompt:name=base|label=production@@@"}},
-      json::object{{"type", "placeholder"}, {"name", "history"}}};
+  json::array chat = {json::object{{"role", "system"},
+                                   {"content", "@@@langfusePrompt:name=base|label=production@@@"}},
+                      json::object{{"type", "placeholder"}, {"name", "history"}}};
   ASSERT_TRUE(TryCreate("chat", chat, "chat", {"production"}).ok());
   auto chat_resolved = GetLabel("chat", "production");
   ASSERT_NE(chat_resolved, nullptr);

@@ -1,4 +1,4 @@
-import { useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { get, type ObservationFull, type Score, type TraceDetail } from "../api";
 import type { Ctx } from "../app";
 import { IOView } from "../components/IOView";
@@ -26,7 +26,8 @@ function TraceView({ ctx, d, startedAt }: { ctx: Ctx; d: TraceDetail; startedAt:
   const o = d.observations;
   const tree = useMemo(() => buildTree(o), [d]);
   const [collapsed, setCollapsed] = useState<Set<number>>(() => new Set());
-  const [view, setView] = useState<"tree" | "timeline">(loc.query.get("view") === "timeline" ? "timeline" : "tree");
+  const view: "tree" | "timeline" = loc.query.get("view") === "timeline" ? "timeline" : "tree";
+  const setView = (v: "tree" | "timeline") => setQuery({ view: v === "tree" ? null : v }, true);
   const rows = useMemo(() => flatten(tree, collapsed), [tree, collapsed]);
   const selectedId = loc.query.get("observation");
   const selected = useMemo(() => (selectedId ? o.id.indexOf(selectedId) : -1), [selectedId, d]);
@@ -56,6 +57,28 @@ function TraceView({ ctx, d, startedAt }: { ctx: Ctx; d: TraceDetail; startedAt:
     else next.add(i);
     setCollapsed(next);
   };
+  // Arrow keys (or j/k) move the selection; left/right collapse and expand.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const tag = (e.target as HTMLElement).tagName;
+      if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || e.metaKey || e.ctrlKey) return;
+      const k = selectedRow;
+      if (e.key === "ArrowDown" || e.key === "j") {
+        if (k + 1 < rows.length) select(rows[k + 1]);
+      } else if (e.key === "ArrowUp" || e.key === "k") {
+        if (k > 0) select(rows[k - 1]);
+        else select(-1);
+      } else if ((e.key === "ArrowLeft" || e.key === "ArrowRight") && selected >= 0 && tree.children[selected].length) {
+        const isCollapsed = collapsed.has(selected);
+        if ((e.key === "ArrowLeft") !== isCollapsed) toggle(selected);
+      } else {
+        return;
+      }
+      e.preventDefault();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  });
   const t = d.trace;
   const span = Math.max(1, tree.maxEnd - tree.minStart);
   const renderRow = (k: number) => {
