@@ -4,20 +4,26 @@
 #
 #   .venv-test/otel            langfuse (Python SDK v4) + OpenTelemetry SDK and
 #                              OTLP exporters (HTTP protobuf, gRPC)   <- run as subprocesses
+#                              (tests/otel/requirements.txt)
+#   .venv-test/litellm-otel    the current LiteLLM, for its langfuse_otel callback
+#                              (tests/otel/requirements-litellm.txt; apart from the older
+#                              LiteLLM in .venv-test/litellm that tests/compat uses)
+#   .venv-test/openai-otel     openai + openinference-instrumentation-openai +
+#                              opentelemetry-instrumentation-openai (OpenLLMetry)
+#                              (tests/otel/requirements-openai.txt)
 #   tests/otel/node/node_modules   @langfuse/tracing + @langfuse/otel v5, OpenTelemetry JS SDK
 #                                  and OTLP exporters (protobuf, JSON, gRPC), from package-lock.json
 #
 # The tests themselves run in .venv-test/sdk (scripts/setup-test-env.sh).
 #
 # Environment:
-#   PYTHON=python3.11     interpreter used to create the venv (default: python3)
+#   PYTHON=python3.11     interpreter used to create the venvs (default: python3)
+#   LOUPE_SKIP_LITELLM=1  do not install .venv-test/litellm-otel; the LiteLLM test then skips
 #   LOUPE_SKIP_NODE=1     do not install the npm clients; the JS tests then skip
 #   FORCE=1               reinstall everything
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$ROOT/.venv-test/otel"
-REQ="$ROOT/tests/otel/requirements.txt"
 NODE_DIR="$ROOT/tests/otel/node"
 PYTHON="${PYTHON:-python3}"
 FORCE="${FORCE:-0}"
@@ -28,21 +34,40 @@ hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 
 "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 9), sys.version' ||
   { log "need Python >= 3.9 (PYTHON=$PYTHON)"; exit 1; }
+PY_VERSION="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 
-stamp="$VENV/.loupe-stamp"
-want="$(hash_of "$REQ")-$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-if [[ "$FORCE" != 1 && -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-  log "venv otel: up to date ($VENV)"
-else
-  log "venv otel: creating $VENV from ${REQ#"$ROOT"/}"
-  rm -rf "$VENV"
-  mkdir -p "$(dirname "$VENV")"
-  "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQ"
+# python_venv NAME REQUIREMENTS PACKAGE-REGEX: .venv-test/NAME from the pinned
+# requirements file; a stamp of the file's hash and the Python version makes a
+# second run a no-op. PACKAGE-REGEX picks the versions to log.
+python_venv() {
+  local name="$1" req="$ROOT/$2" pick="$3"
+  local venv="$ROOT/.venv-test/$name"
+  local stamp="$venv/.loupe-stamp"
+  local want
+  want="$(hash_of "$req")-$PY_VERSION"
+  if [[ "$FORCE" != 1 && -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    log "venv $name: up to date ($venv)"
+    return
+  fi
+  log "venv $name: creating $venv from $2"
+  rm -rf "$venv"
+  mkdir -p "$(dirname "$venv")"
+  "$PYTHON" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
   echo "$want" >"$stamp"
-  log "venv otel: installed: $("$VENV/bin/python" -m pip freeze --disable-pip-version-check 2>/dev/null |
-    grep -iE '^(langfuse|opentelemetry-sdk|opentelemetry-exporter-otlp-proto-(http|grpc))==' | tr '\n' ' ')"
+  log "venv $name: installed: $("$venv/bin/python" -m pip freeze --disable-pip-version-check 2>/dev/null |
+    grep -iE "^($pick)==" | tr '\n' ' ')"
+}
+
+python_venv otel tests/otel/requirements.txt \
+  'langfuse|opentelemetry-sdk|opentelemetry-exporter-otlp-proto-(http|grpc)'
+if [[ "${LOUPE_SKIP_LITELLM:-0}" == 1 ]]; then
+  log "venv litellm-otel: skipped (LOUPE_SKIP_LITELLM=1)"
+else
+  python_venv litellm-otel tests/otel/requirements-litellm.txt 'litellm|opentelemetry-sdk'
 fi
+python_venv openai-otel tests/otel/requirements-openai.txt \
+  'openai|openinference-instrumentation-openai|opentelemetry-instrumentation-openai|opentelemetry-sdk'
 
 if [[ "${LOUPE_SKIP_NODE:-0}" == 1 ]]; then
   log "npm otel clients: skipped (LOUPE_SKIP_NODE=1)"

@@ -11,6 +11,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup-test-env.sh"
 "$ROOT/scripts/setup-otel-test-env.sh"
+"$ROOT/scripts/setup-ui-test-env.sh"
 
 BIN="${LOUPE_BIN:-$ROOT/build/release/loupe}"
 if [[ ! -x "$BIN" ]]; then

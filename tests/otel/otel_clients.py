@@ -1,6 +1,8 @@
 """Runs the OpenTelemetry client scripts of tests/otel as subprocesses: the
-Python ones from .venv-test/otel, the JS ones with node from
-tests/otel/node (both installed by scripts/setup-otel-test-env.sh)."""
+Python ones from .venv-test/otel (or, for LiteLLM and the OpenAI
+instrumentations, from .venv-test/litellm-otel and .venv-test/openai-otel),
+the JS ones with node from tests/otel/node (all installed by
+scripts/setup-otel-test-env.sh)."""
 
 from __future__ import annotations
 
@@ -20,8 +22,19 @@ NODE_DIR = HERE / "node"
 SETUP_HINT = "run scripts/setup-otel-test-env.sh"
 
 
-def require_python_clients() -> None:
-    assert PY.exists(), f"{VENV} missing: {SETUP_HINT}"
+# Client venvs by name (.venv-test/<name>); each has its own requirements file
+# in tests/otel so that their pins cannot conflict.
+VENVS = ("otel", "litellm-otel", "openai-otel")
+
+
+def venv_python(venv: str) -> pathlib.Path:
+    assert venv in VENVS, venv
+    return ROOT / ".venv-test" / venv / "bin" / "python"
+
+
+def require_python_clients(venv: str = "otel") -> None:
+    py = venv_python(venv)
+    assert py.exists(), f"{py.parent.parent} missing: {SETUP_HINT}"
 
 
 def require_node_clients() -> None:
@@ -35,8 +48,9 @@ def client_env(url: str, environment: str, session: str, grpc: str | None = None
     env = dict(os.environ)
     # The clients must talk to the server under test and nothing else.
     for k in list(env):
-        if k.startswith(("OTEL_", "LANGFUSE_")) or k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
-                                                        "https_proxy"):
+        if k.startswith(("OTEL_", "LANGFUSE_", "LITELLM_", "OPENAI_", "TRACELOOP_",
+                         "OPENINFERENCE_")) or k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
+                                                     "https_proxy"):
             env.pop(k)
     env.update({
         "LOUPE_URL": url,
@@ -60,9 +74,10 @@ def _run(cmd: list[str], env: dict, cwd: pathlib.Path, timeout: float) -> dict:
     return json.loads(lines[-1])
 
 
-def run_python_client(script: str, *args: str, env: dict, timeout: float = 90) -> dict:
-    require_python_clients()
-    return _run([str(PY), str(HERE / "clients" / script), *args], env, HERE, timeout)
+def run_python_client(script: str, *args: str, env: dict, timeout: float = 90,
+                      venv: str = "otel") -> dict:
+    require_python_clients(venv)
+    return _run([str(venv_python(venv)), str(HERE / "clients" / script), *args], env, HERE, timeout)
 
 
 def run_node_client(script: str, *args: str, env: dict, timeout: float = 90) -> dict:

@@ -276,6 +276,9 @@ async function main() {
     await page.waitForSelector("[data-testid=io-output] .msg-assistant strong");
     await page.waitForSelector("[data-testid=usage] >> text=input");
     await shot("07-generation-chat");
+    await page.click("[data-testid=trace-root]");
+    await page.waitForSelector("[data-testid=scores] >> text=helpfulness");
+    await page.waitForSelector("[data-testid=io-output] .md strong");
     log("chat-rendering");
 
     // The session replays its traces as a conversation.
