@@ -318,6 +318,34 @@ void MetricsAggregator::Add(const MetricsRow& row) {
   }
 }
 
+void MetricsAggregator::AddAggregated(const MetricsRow& sums, int64_t rows) {
+  if (rows <= 0) return;
+  auto key = std::make_pair(query_.granularity ? sums.bucket_ms : 0, sums.dimensions);
+  Group*& g = groups_[key];
+  if (!g) {
+    g = new Group();
+    g->dims = sums.dimensions;
+    g->bucket_ms = key.first;
+    g->accs.resize(query_.metrics.size());
+  }
+  g->rows += rows;
+  for (size_t i = 0; i < query_.metrics.size() && i < sums.values.size(); ++i) {
+    if (!sums.values[i]) continue;
+    Group::Acc& a = g->accs[i];
+    a.count += rows;
+    a.sum += *sums.values[i];
+  }
+}
+
+bool RollupCompatible(const MetricsQuery& query) {
+  if (query.granularity && *query.granularity == "minute") return false;
+  for (const MetricSpec& m : query.metrics) {
+    bool row_count = m.measure == "count" && (m.aggregation == "count" || m.aggregation == "sum");
+    if (!row_count && m.aggregation != "sum") return false;
+  }
+  return true;
+}
+
 json::array MetricsAggregator::Finish() {
   std::vector<json::object> rows;
   for (auto& [key, g] : groups_) {

@@ -72,6 +72,9 @@ class MetricsAggregator {
   explicit MetricsAggregator(const MetricsQuery& query);
   ~MetricsAggregator();
   void Add(const MetricsRow& row);
+  // Adds `rows` already-aggregated rows whose values are sums (from rollup
+  // tables). Only valid for queries RollupCompatible() accepts.
+  void AddAggregated(const MetricsRow& sums, int64_t rows);
   // The response rows: dimension fields, "time_dimension" (ISO) when
   // bucketed, and "<aggregation>_<measure>" per metric; ordered and limited.
   boost::json::array Finish();
@@ -81,6 +84,10 @@ class MetricsAggregator {
   const MetricsQuery& query_;
   std::map<std::pair<int64_t, std::vector<std::optional<std::string>>>, Group*> groups_;
 };
+
+// True when every metric is a sum (or a count of rows), so pre-aggregated
+// rollup rows can stand in for the rows they summarize.
+bool RollupCompatible(const MetricsQuery& query);
 
 // Start of the bucket containing `ms` (UTC; weeks start on Monday).
 int64_t BucketStart(int64_t ms, std::string_view granularity);

@@ -131,3 +131,35 @@ def test_v2_has_no_traces_view(api):
     r = api.get("/api/public/v2/metrics", params={"query": json.dumps(
         {"view": "traces", "metrics": [{"measure": "count", "aggregation": "count"}], **RANGE})})
     assert r.status_code == 400
+
+
+def test_rollup_backed_sums_match_rows_and_follow_deletes(api, data):
+    """Sums and counts by model are served from the hourly rollups for whole hours and from
+    rows for the partial hours at the edges; both must add up to the same figures, also after
+    a trace is deleted."""
+    p, env = data
+    q = {"view": "observations", "dimensions": [{"field": "providedModelName"}],
+         "metrics": [{"measure": "totalTokens", "aggregation": "sum"},
+                     {"measure": "count", "aggregation": "count"},
+                     {"measure": "totalCost", "aggregation": "sum"}],
+         "filters": env_filter(env),
+         # not hour-aligned on either side: 09:30 on day 1 to 10:30 on day 2
+         "fromTimestamp": "2025-04-01T09:30:00Z", "toTimestamp": "2025-04-02T10:30:00Z"}
+    rows = {r["providedModelName"]: r for r in query(api, q)["data"]}
+    assert rows["gpt-4o"]["sum_totalTokens"] == 330 and rows["gpt-4o"]["count_count"] == 2
+    assert rows["gpt-4o"]["sum_totalCost"] == pytest.approx(300 * 2.5e-6 + 30 * 1e-5)
+    assert rows["claude-3-5-sonnet-20241022"]["count_count"] == 1
+    assert rows["claude-3-5-sonnet-20241022"]["sum_totalTokens"] == 330
+    assert rows[None]["count_count"] == 1  # the day-2 span, read from rows (partial hour)
+    traces = query(api, {"view": "traces", "metrics": [{"measure": "count", "aggregation": "count"}],
+                         "filters": env_filter(env), "timeDimension": {"granularity": "day"},
+                         "fromTimestamp": "2025-04-01T09:30:00Z", "toTimestamp": "2025-04-02T10:30:00Z"})
+    assert [r["count_count"] for r in traces["data"]] == [3, 1]
+
+    assert api.delete(f"/api/public/traces/{p}-t0").status_code == 200
+    rows = {r["providedModelName"]: r for r in query(api, q)["data"]}
+    assert rows["gpt-4o"]["count_count"] == 1 and rows["gpt-4o"]["sum_totalTokens"] == 220
+    traces = query(api, {"view": "traces", "metrics": [{"measure": "count", "aggregation": "count"}],
+                         "filters": env_filter(env), "timeDimension": {"granularity": "day"},
+                         "fromTimestamp": "2025-04-01T09:30:00Z", "toTimestamp": "2025-04-02T10:30:00Z"})
+    assert [r["count_count"] for r in traces["data"]] == [2, 1]

@@ -80,23 +80,26 @@ def _litellm_children(t: dict) -> tuple[dict, dict]:
     return g, raw
 
 
-@pytest.mark.parametrize("host_var", ["LANGFUSE_OTEL_HOST", "LANGFUSE_HOST"])
-def test_litellm_langfuse_otel_callback(loupe, api, env, host_var):
+def test_litellm_langfuse_otel_callback(loupe, api, env):
     if os.environ.get("LOUPE_SKIP_LITELLM") == "1":
         pytest.skip("LOUPE_SKIP_LITELLM=1: .venv-test/litellm-otel not installed")
     session = uid("sess-litellm")
     ids = run_python_client(
         "py_litellm_otel.py", venv="litellm-otel",
-        env=client_env(loupe.url, env, session, **{
-            host_var: loupe.url,
-            "LANGFUSE_TRACING_ENVIRONMENT": env,
+        env=client_env(
+            loupe.url, env, session,
+            # The callback exports to LANGFUSE_OTEL_HOST, else LANGFUSE_HOST; the
+            # latter points at nothing here, so a wrong choice fails the export.
+            LANGFUSE_OTEL_HOST=loupe.url,
+            LANGFUSE_HOST="http://127.0.0.1:9",
+            LANGFUSE_TRACING_ENVIRONMENT=env,
             # Use the price map shipped in the package; do not try the network.
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        }))
+            LITELLM_LOCAL_MODEL_COST_MAP="True",
+        ))
 
     listed = api.get_json("/api/public/traces", {"sessionId": session})
     traces = {t["name"]: t for t in listed["data"]}
-    # The plain call names its trace; the others name theirs too; each call is one trace.
+    # Each call is its own trace, named by metadata.trace_name.
     assert set(traces) == {"litellm-otel-trace", "litellm-otel-stream", "litellm-otel-failure"}
     assert listed["meta"]["totalItems"] == 3
     # Observation ids in the list; a failed call has no raw-request span.
