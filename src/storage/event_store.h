@@ -124,6 +124,12 @@ class EventStore {
   // All observations of a trace, ordered by start time.
   virtual absl::StatusOr<std::vector<ObservationRecord>> ObservationsOfTrace(
       const std::string& project_id, const std::string& trace_id) = 0;
+  // The observations of a trace without their payloads: input, output,
+  // metadata and model parameters are left empty, usage holds only input /
+  // output / total, status messages are kept. What a tree or timeline needs,
+  // cheap enough for traces with tens of thousands of observations.
+  virtual absl::StatusOr<std::vector<ObservationRecord>> ObservationOutlinesOfTrace(
+      const std::string& project_id, const std::string& trace_id) = 0;
   // Ids only, cheaper for list pages.
   virtual absl::StatusOr<std::vector<std::string>> ObservationIdsOfTrace(
       const std::string& project_id, const std::string& trace_id) = 0;

@@ -872,7 +872,9 @@ class UiApi {
       auto trace = d_.events->GetTrace(a.project.id, p.at("traceId"));
       if (!trace.ok()) return UiStatus(trace.status());
       if (!*trace) return UiError(404, "NotFound", "Trace not found.");
-      auto obs = d_.events->ObservationsOfTrace(a.project.id, (*trace)->id);
+      // The tree and timeline need no payloads; an observation's input and
+      // output are fetched when it is opened.
+      auto obs = d_.events->ObservationOutlinesOfTrace(a.project.id, (*trace)->id);
       if (!obs.ok()) return UiStatus(obs.status());
       auto t_obs = Ms(t0);
       auto scores = d_.events->ScoresOfTrace(a.project.id, (*trace)->id);

@@ -803,6 +803,63 @@ class SqliteEventStore final : public EventStore {
     return out;
   }
 
+  absl::StatusOr<std::vector<ObservationRecord>> ObservationOutlinesOfTrace(
+      const std::string& project_id, const std::string& trace_id) override {
+    std::vector<ObservationRecord> out;
+    auto project = ProjectKeyIfKnown(project_id);
+    if (!project) return out;
+    auto lease = readers_.Acquire();
+    // Only warnings and errors need the state (for their status message), so
+    // the payload blobs of ordinary observations are never read.
+    ASSIGN_OR_RETURN(
+        Stmt * st,
+        lease.db().Prepare(
+            "SELECT o.id, o.parent_id, o.type, o.name, o.start_time, o.end_time, "
+            "o.completion_start_time, o.level, o.model, o.input_tokens, o.output_tokens, "
+            "o.total_tokens, o.total_cost, o.environment, o.version, o.prompt_name, "
+            "o.prompt_version, o.created_at, o.updated_at, CASE WHEN o.level IN ('WARNING', "
+            "'ERROR') THEN (SELECT s.state FROM observation_state s WHERE s.rowid = o.rowid) END "
+            "FROM observations o INDEXED BY observations_by_trace WHERE o.project = ? AND "
+            "o.trace_hash = ? AND o.trace_id = ? ORDER BY o.start_time, o.rowid"));
+    st->Bind(1, *project).Bind(2, IdHash64(trace_id)).Bind(3, trace_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      ObservationRecord o;
+      o.id = st->Text(0);
+      o.project_id = project_id;
+      o.trace_id = trace_id;
+      o.parent_observation_id = st->OptText(1);
+      o.type = st->Text(2);
+      o.name = st->OptText(3);
+      o.start_time_ms = st->Int(4);
+      o.end_time_ms = st->OptInt(5);
+      o.completion_start_time_ms = st->OptInt(6);
+      o.level = st->Text(7);
+      o.model = st->OptText(8);
+      int64_t in = st->Int(9), output = st->Int(10), total = st->Int(11);
+      if (in || output || total) {
+        o.usage_details["input"] = in;
+        o.usage_details["output"] = output;
+        o.usage_details["total"] = total;
+      }
+      o.total_cost = st->OptDouble(12);
+      o.environment = st->Text(13);
+      o.version = st->OptText(14);
+      o.prompt_name = st->OptText(15);
+      o.prompt_version = st->OptInt(16);
+      o.created_at_ms = st->Int(17);
+      o.updated_at_ms = st->Int(18);
+      if (!st->IsNull(19)) {
+        ASSIGN_OR_RETURN(EntityState state, StateFromBlob(st->Blob(19)));
+        o.status_message = MaterializeObservation(project_id, o.id, &state, nullptr).status_message;
+      }
+      out.push_back(std::move(o));
+    }
+    st->Reset();
+    return out;
+  }
+
   absl::StatusOr<std::vector<std::string>> ObservationIdsOfTrace(
       const std::string& project_id, const std::string& trace_id) override {
     std::vector<std::string> out;
