@@ -199,6 +199,11 @@ class LoadRun {
         probe->trace_id = batch.new_trace_ids.front();
       }
     }
+    // Choose the batch to check before sending it: choosing by the 207 would
+    // favour slow requests (the one in flight when the gate opens is likely a
+    // long one).
+    bool check_visible = visibility_reader && !batch.new_trace_ids.empty() &&
+                         visible_gate_.TryEnter(MicrosSince(start_));
     Clock::time_point sent = Clock::now();
     if (probe) {
       probe->sent = sent;
@@ -214,6 +219,7 @@ class LoadRun {
     bool ok = r.status == 207;
     bool event_errors = ok && r.body.find("\"errors\":[]") == std::string::npos;
     if (!ok) {
+      if (check_visible) visible_gate_.Leave(MicrosSince(start_), 0);
       std::lock_guard lock(mu_);
       ++errors_;
       if (errors_ <= 5) {
@@ -235,8 +241,7 @@ class LoadRun {
       // Crossing a band boundary closes that band.
       if (observations_ / band_ > marks_.back().observations / band_) marks_.push_back(TakeMark());
     }
-    if (visibility_reader && !batch.new_trace_ids.empty() &&
-        visible_gate_.TryEnter(MicrosSince(start_))) {
+    if (check_visible) {
       // Durable acknowledgement: the trace must be readable as soon as the
       // 207 is back.
       std::string target = "/api/public/traces/" + batch.new_trace_ids.back();

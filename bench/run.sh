@@ -89,7 +89,7 @@ log "1/4 ceiling: $CEILING_ROWS rows into a bare SQLite table"
 
 log "2/4 starting loupe (data in $DATA/loupe)"
 mkdir -p "$DATA/loupe"
-PORT=0 LOUPE_DATA_DIR=$DATA/loupe LANGFUSE_LOG_FORMAT=json \
+PORT=0 OTLP_GRPC_PORT=0 LOUPE_DATA_DIR=$DATA/loupe LANGFUSE_LOG_FORMAT=json \
   LANGFUSE_INIT_ORG_ID=o LANGFUSE_INIT_PROJECT_ID=p \
   LANGFUSE_INIT_PROJECT_PUBLIC_KEY=pk-lf-bench LANGFUSE_INIT_PROJECT_SECRET_KEY=sk-lf-bench \
   "$DATA/bench-server" serve > "$RESULTS/server.log" 2>&1 &

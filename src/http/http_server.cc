@@ -87,8 +87,12 @@ struct HttpServer::Impl {
   asio::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
+  asio::thread_pool workers;
 
-  Impl(HttpServerOptions o, HttpHandler h) : options(std::move(o)), handler(std::move(h)) {}
+  Impl(HttpServerOptions o, HttpHandler h)
+      : options(std::move(o)),
+        handler(std::move(h)),
+        workers(static_cast<size_t>(std::max(1, options.worker_threads))) {}
 
   void Accept();
 };
@@ -229,8 +233,19 @@ class Session : public std::enable_shared_from_this<Session> {
     } else {
       request.body = std::move(req.body());
     }
-    response = server_->handler(request);
-    Send(std::move(response), &request);
+    if (!server_->options.may_block(request)) {
+      response = server_->handler(request);
+      return Send(std::move(response), &request);
+    }
+    // A blocking handler runs on the worker pool; the response goes back
+    // through the connection's strand, which keeps its I/O serialized.
+    auto shared_request = std::make_shared<HttpRequest>(std::move(request));
+    asio::post(server_->workers, [self = shared_from_this(), shared_request] {
+      HttpResponse r = self->server_->handler(*shared_request);
+      asio::post(self->stream_.get_executor(), [self, shared_request, r = std::move(r)]() mutable {
+        self->Send(std::move(r), shared_request.get());
+      });
+    });
   }
 
   void SendTooLarge() {
@@ -325,7 +340,7 @@ absl::Status HttpServer::Start() {
   }
   impl_->bound_port = impl_->acceptor->local_endpoint().port();
   impl_->Accept();
-  int n = std::max(1, impl_->options.threads);
+  int n = std::max(1, impl_->options.io_threads);
   for (int i = 0; i < n; ++i) {
     impl_->threads.emplace_back([this] { impl_->ioc.run(); });
   }
@@ -348,6 +363,8 @@ void HttpServer::Shutdown(int grace_seconds) {
     for (Session* s : impl_->sessions) s->CloseIfIdle();
     impl_->sessions_cv.wait_until(lock, deadline, [&] { return impl_->busy_sessions == 0; });
   }
+  // Workers first: their last responses are posted to the io_context.
+  impl_->workers.join();
   impl_->ioc.stop();
   for (auto& t : impl_->threads) {
     if (t.joinable()) t.join();

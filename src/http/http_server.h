@@ -3,10 +3,13 @@
 // HTTP/1.1 server on Boost.Beast: keep-alive, chunked and gzip request
 // bodies, per-route body limits, CORS, and graceful shutdown.
 //
-// Threading: a fixed pool of `threads` runs the io_context; a handler runs on
-// one of them and may block (e.g. waiting for a durable commit), so the pool
-// size bounds the number of requests in progress. Each connection is
-// serialized on its own strand.
+// Threading: `io_threads` run the io_context (socket reads and writes, and
+// handlers of requests that never block, e.g. reads). Requests that may block
+// (writes that wait for a durable commit) run on a fixed pool of
+// `worker_threads`, whose size bounds the number of such requests in
+// progress; their responses are written back on the connection's strand.
+// Keeping the I/O threads few (about one per core) avoids handing every
+// request between many threads.
 
 #include <atomic>
 #include <functional>
@@ -22,7 +25,12 @@ namespace loupe {
 struct HttpServerOptions {
   std::string bind_address = "0.0.0.0";
   int port = 3000;  // 0 = pick a free port
-  int threads = 16;
+  int io_threads = 2;
+  int worker_threads = 16;
+  // True when a request's handler may block and must leave the I/O threads.
+  std::function<bool(const HttpRequest&)> may_block = [](const HttpRequest& r) {
+    return r.method != "GET" && r.method != "HEAD" && r.method != "OPTIONS";
+  };
   // Largest accepted request body (after decompression too) for a path.
   std::function<size_t(std::string_view path)> body_limit = [](std::string_view) {
     return size_t{1} << 20;

@@ -1,8 +1,10 @@
 #include "server/config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <thread>
 
 namespace loupe {
 namespace {
@@ -35,6 +37,11 @@ absl::StatusOr<Config> ConfigFromEnv() {
   auto threads = EnvInt("LOUPE_HTTP_THREADS", 16, 1, 1024);
   if (!threads.ok()) return threads.status();
   c.http_threads = *threads;
+  auto io_threads = EnvInt("LOUPE_IO_THREADS", 0, 0, 256);
+  if (!io_threads.ok()) return io_threads.status();
+  c.io_threads = *io_threads > 0
+                     ? *io_threads
+                     : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   auto grace = EnvInt("LOUPE_SHUTDOWN_GRACE_SECONDS", 25, 0, 3600);
   if (!grace.ok()) return grace.status();
   c.shutdown_grace_seconds = *grace;

@@ -24,7 +24,8 @@ struct Config {
   int port = 3000;                       // PORT
   std::string bind_address = "0.0.0.0";  // LOUPE_BIND_ADDRESS
   std::string data_dir = "./data";       // LOUPE_DATA_DIR
-  int http_threads = 16;                 // LOUPE_HTTP_THREADS
+  int http_threads = 16;                 // LOUPE_HTTP_THREADS: workers for blocking requests
+  int io_threads = 0;                    // LOUPE_IO_THREADS: socket threads (0 = one per core)
   std::string salt;                      // SALT (generated and kept in the data dir if unset)
   std::string public_url;                // NEXTAUTH_URL, for printed links
   int shutdown_grace_seconds = 25;       // LOUPE_SHUTDOWN_GRACE_SECONDS

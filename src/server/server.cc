@@ -10,11 +10,11 @@
 #include "api/admin_api.h"
 #include "api/annotation_queues_api.h"
 #include "api/comments_api.h"
+#include "api/datasets_api.h"
 #include "api/llm_connections_api.h"
 #include "api/models_api.h"
 #include "api/organizations_api.h"
 #include "api/otel_api.h"
-#include "api/datasets_api.h"
 #include "api/prompts_api.h"
 #include "api/public_api.h"
 #include "api/responses.h"
@@ -31,11 +31,11 @@
 #include "server/bootstrap.h"
 #include "storage/sqlite/sqlite_annotation_queue_store.h"
 #include "storage/sqlite/sqlite_comment_store.h"
+#include "storage/sqlite/sqlite_dataset_store.h"
 #include "storage/sqlite/sqlite_event_store.h"
 #include "storage/sqlite/sqlite_llm_connection_store.h"
 #include "storage/sqlite/sqlite_meta_store.h"
 #include "storage/sqlite/sqlite_model_store.h"
-#include "storage/sqlite/sqlite_dataset_store.h"
 #include "storage/sqlite/sqlite_prompt_store.h"
 #include "storage/sqlite/sqlite_score_config_store.h"
 #include "ui/ui_api.h"
@@ -177,12 +177,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const Config& config) {
   RegisterDatasetApi(s.router, {s.datasets.get(), s.events.get(), s.auth.get()});
   RegisterOtelApi(s.router, deps);
   RETURN_IF_ERROR(RegisterUi(
-      s.router, {s.meta.get(), s.events.get(), s.auth.get(), config.data_dir, config.public_url}));
+      s.router, {s.meta.get(), s.events.get(), s.auth.get(), config.data_dir, config.public_url,
+                 s.prompts.get(), s.datasets.get(), s.score_configs.get()}));
 
   HttpServerOptions hopts;
   hopts.bind_address = config.bind_address;
   hopts.port = config.port;
-  hopts.threads = config.http_threads;
+  hopts.worker_threads = config.http_threads;
+  hopts.io_threads = config.io_threads;
   hopts.body_limit = BodyLimitFor;
   Impl* impl = &s;
   s.http = std::make_unique<HttpServer>(hopts, [impl](HttpRequest& req) -> HttpResponse {

@@ -9,7 +9,8 @@
 // project (a project membership overrides the organization role) and answers
 // 404 when the caller has none, so one project's data, or even its existence,
 // is never shown to a member of another. Roles: VIEWER reads traces,
-// sessions, users and dashboards; MEMBER also sees the member list; ADMIN and
+// sessions, users, dashboards, prompts, datasets and scores; MEMBER also sees
+// the member list and creates prompt versions and moves labels; ADMIN and
 // OWNER also manage API keys and members and create projects. Writes are refused with 403 when the
 // request carries an Origin of another site (with SameSite=Lax cookies, a second guard against
 // cross-site requests).
@@ -36,14 +37,33 @@
 //   GET  /api/ui/projects/{projectId}/sessions[/{sessionId}]
 //   GET  /api/ui/projects/{projectId}/users
 //   GET  /api/ui/projects/{projectId}/metrics?query=  the metrics query API
+//   GET  /api/ui/projects/{projectId}/prompts  names with type, versions,
+//        labels, tags, last update (page, limit, `name` substring)
+//   POST /api/ui/projects/{projectId}/prompts {name, type, prompt, config,
+//        labels, tags, commitMessage}: a new version (MEMBER and above)
+//   GET  /api/ui/projects/{projectId}/prompts/{name}  every version, newest
+//        first (names with folders are sent %2F-encoded)
+//   POST /api/ui/projects/{projectId}/prompts/{name}/versions/{version}/labels
+//        {labels}: moves the labels to that version (MEMBER and above)
+//   GET  /api/ui/projects/{projectId}/datasets  with item and run counts
+//   GET  /api/ui/projects/{projectId}/datasets/{datasetId}  the dataset, one
+//        page of items, its runs with average scores per score name
+//   GET  /api/ui/projects/{projectId}/datasets/{datasetId}/runs/{runName}
+//        the run's items with their traces and scores
+//   GET  /api/ui/projects/{projectId}/scores  paging and filters (name,
+//        source, dataType, traceId, datasetRunId, operator+value)
+//   GET  /api/ui/projects/{projectId}/score-configs
 
 #include <string>
 
 #include "absl/status/status.h"
 #include "api/router.h"
 #include "auth/api_key_auth.h"
+#include "storage/dataset_store.h"
 #include "storage/event_store.h"
 #include "storage/meta_store.h"
+#include "storage/prompt_store.h"
+#include "storage/score_config_store.h"
 
 namespace loupe {
 
@@ -53,6 +73,9 @@ struct UiDeps {
   ApiKeyAuthenticator* auth = nullptr;  // hashes new keys, drops revoked ones
   std::string data_dir;                 // where a generated NEXTAUTH_SECRET is kept
   std::string public_url;               // NEXTAUTH_URL (https turns on Secure cookies)
+  PromptStore* prompts = nullptr;
+  DatasetStore* datasets = nullptr;
+  ScoreConfigStore* score_configs = nullptr;
 };
 
 // Registers the UI routes and makes the UI the router's fallback. Fails when
