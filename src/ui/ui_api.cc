@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -154,6 +155,282 @@ double Ms(std::chrono::steady_clock::time_point since) {
       .count();
 }
 
+// ---- prompts, datasets and scores: validation and JSON shapes
+
+constexpr size_t kMaxPromptNameLength = 255;
+constexpr size_t kMaxPromptLabelLength = 36;
+constexpr size_t kMaxCommitMessageLength = 500;
+
+bool IsPromptLabelChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+}
+
+bool IsIdentifier(std::string_view s) {
+  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  if (s.empty() || !letter(s[0])) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [&](char c) { return letter(c) || (c >= '0' && c <= '9') || c == '_'; });
+}
+
+// Empty when valid, else what is wrong (the public API's rules).
+std::string PromptLabelError(std::string_view label) {
+  if (label.empty() || label.size() > kMaxPromptLabelLength) {
+    return "Label must be 1 to 36 characters long";
+  }
+  if (!std::all_of(label.begin(), label.end(), IsPromptLabelChar)) {
+    return "Label must be lowercase alphanumeric with optional underscores, hyphens, or periods";
+  }
+  return "";
+}
+
+std::string PromptNameError(std::string_view name) {
+  if (name.empty()) return "Enter a name";
+  if (name.size() > kMaxPromptNameLength) return "Name must be at most 255 characters";
+  if (name.find('|') != std::string_view::npos) return "Prompt name cannot contain '|' character";
+  if (name == "new") return "Prompt name cannot be 'new'";
+  size_t lt = name.find('<');
+  if (lt != std::string_view::npos && name.find('>', lt) != std::string_view::npos) {
+    return "Text cannot contain HTML tags";
+  }
+  if (name.front() == '/') return "Name cannot start with a slash";
+  if (name.back() == '/') return "Name cannot end with a slash";
+  if (name.find("//") != std::string_view::npos) return "Name cannot contain consecutive slashes";
+  return "";
+}
+
+// The `{{variable}}` names of a text.
+std::set<std::string> MustacheVariables(std::string_view text) {
+  std::set<std::string> out;
+  size_t pos = 0;
+  while ((pos = text.find("{{", pos)) != std::string_view::npos) {
+    size_t end = text.find("}}", pos + 2);
+    if (end == std::string_view::npos) break;
+    std::string inner = Trim(std::string(text.substr(pos + 2, end - pos - 2)));
+    if (IsIdentifier(inner)) out.insert(inner);
+    pos = end + 2;
+  }
+  return out;
+}
+
+// A chat prompt in the stored shape: {role, content} messages and
+// {type: "placeholder", name} placeholders.
+absl::StatusOr<json::array> ChatMessages(const json::array& messages) {
+  json::array out;
+  std::set<std::string> placeholders, variables;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const std::string where = "Message " + std::to_string(i + 1);
+    const json::object* m = messages[i].if_object();
+    if (!m) return absl::InvalidArgumentError(where + ": expected an object");
+    if (StringField(*m, "type") == "placeholder") {
+      std::string name = Trim(StringField(*m, "name"));
+      if (!IsIdentifier(name)) {
+        return absl::InvalidArgumentError(
+            where +
+            ": a placeholder name must start with a letter and contain only letters, digits "
+            "and underscores");
+      }
+      placeholders.insert(name);
+      out.push_back(json::object{{"type", "placeholder"}, {"name", name}});
+      continue;
+    }
+    const json::value* role = m->if_contains("role");
+    const json::value* content = m->if_contains("content");
+    if (!role || !role->is_string() || role->as_string().empty()) {
+      return absl::InvalidArgumentError(where + ": the role is required");
+    }
+    if (!content || !content->is_string()) {
+      return absl::InvalidArgumentError(where + ": the content must be text");
+    }
+    std::set<std::string> vars = MustacheVariables(content->as_string());
+    variables.insert(vars.begin(), vars.end());
+    out.push_back(json::object{{"role", *role}, {"content", *content}});
+  }
+  if (out.empty()) return absl::InvalidArgumentError("A chat prompt needs at least one message");
+  std::string conflicts;
+  for (const std::string& v : variables) {
+    if (placeholders.count(v)) conflicts += (conflicts.empty() ? "" : ", ") + v;
+  }
+  if (!conflicts.empty()) {
+    return absl::InvalidArgumentError("Variables and placeholders must have different names: " +
+                                      conflicts);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> StringList(const json::object& body,
+                                                    std::string_view key) {
+  std::vector<std::string> out;
+  const json::value* v = body.if_contains(key);
+  if (!v || v->is_null()) return out;
+  if (!v->is_array()) return absl::InvalidArgumentError(std::string(key) + ": expected a list");
+  for (const json::value& x : v->as_array()) {
+    if (!x.is_string()) {
+      return absl::InvalidArgumentError(std::string(key) + ": expected a list of strings");
+    }
+    std::string s = Trim(std::string(x.as_string()));
+    if (!s.empty() && std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> PromptLabels(const json::object& body) {
+  auto labels = StringList(body, "labels");
+  if (!labels.ok()) return labels.status();
+  std::vector<std::string> out;
+  for (const std::string& l : *labels) {
+    if (l == kLatestPromptLabel) continue;  // the store keeps `latest` itself
+    if (std::string e = PromptLabelError(l); !e.empty()) {
+      return absl::InvalidArgumentError(e + " ('" + l + "')");
+    }
+    out.push_back(l);
+  }
+  return out;
+}
+
+absl::StatusOr<NewPromptVersion> ParseNewPromptVersion(const json::object& body,
+                                                       const std::string& author) {
+  NewPromptVersion v;
+  v.name = Trim(StringField(body, "name"));
+  if (std::string e = PromptNameError(v.name); !e.empty()) {
+    return absl::InvalidArgumentError("Name: " + e);
+  }
+  v.type = StringField(body, "type");
+  if (v.type.empty()) v.type = "text";
+  if (v.type != "text" && v.type != "chat") {
+    return absl::InvalidArgumentError("The type is 'text' or 'chat'");
+  }
+  const json::value* prompt = body.if_contains("prompt");
+  if (v.type == "chat") {
+    if (!prompt || !prompt->is_array()) {
+      return absl::InvalidArgumentError("A chat prompt is a list of messages");
+    }
+    auto messages = ChatMessages(prompt->as_array());
+    if (!messages.ok()) return messages.status();
+    v.prompt = std::move(*messages);
+  } else {
+    if (!prompt || !prompt->is_string() || prompt->as_string().empty()) {
+      return absl::InvalidArgumentError("Enter the prompt text");
+    }
+    v.prompt = *prompt;
+  }
+  if (const json::value* config = body.if_contains("config"); config && !config->is_null()) {
+    if (!config->is_object()) return absl::InvalidArgumentError("The config must be a JSON object");
+    v.config = *config;
+  }
+  auto labels = PromptLabels(body);
+  if (!labels.ok()) return labels.status();
+  v.labels = std::move(*labels);
+  if (const json::value* tags = body.if_contains("tags"); tags && !tags->is_null()) {
+    auto list = StringList(body, "tags");
+    if (!list.ok()) return list.status();
+    v.tags = std::move(*list);
+  }
+  std::string msg = Trim(StringField(body, "commitMessage"));
+  if (msg.size() > kMaxCommitMessageLength) {
+    return absl::InvalidArgumentError("The commit message can have at most 500 characters");
+  }
+  if (!msg.empty()) v.commit_message = std::move(msg);
+  v.created_by = author;
+  return v;
+}
+
+json::array StringsJson(const std::vector<std::string>& values) {
+  json::array a;
+  for (const auto& s : values) a.emplace_back(s);
+  return a;
+}
+
+json::object PromptVersionJson(const PromptRecord& p) {
+  json::object o;
+  o["id"] = p.id;
+  o["name"] = p.name;
+  o["version"] = p.version;
+  o["type"] = p.type;
+  o["prompt"] = p.prompt;
+  o["config"] = p.config;
+  o["labels"] = StringsJson(p.labels);
+  o["tags"] = StringsJson(p.tags);
+  o["commitMessage"] = Opt(p.commit_message);
+  o["createdBy"] = p.created_by;
+  o["createdAt"] = FormatIsoMillis(p.created_at_ms);
+  o["updatedAt"] = FormatIsoMillis(p.updated_at_ms);
+  return o;
+}
+
+json::object DatasetRowJson(const DatasetRecord& d) {
+  json::object o;
+  o["id"] = d.id;
+  o["name"] = d.name;
+  o["description"] = Opt(d.description);
+  o["metadata"] = d.metadata;
+  o["createdAt"] = FormatIsoMillis(d.created_at_ms);
+  o["updatedAt"] = FormatIsoMillis(d.updated_at_ms);
+  return o;
+}
+
+json::object DatasetItemJson(const DatasetItemRecord& i) {
+  json::object o;
+  o["id"] = i.id;
+  o["status"] = i.status;
+  o["input"] = i.input;
+  o["expectedOutput"] = i.expected_output;
+  o["metadata"] = i.metadata;
+  o["sourceTraceId"] = Opt(i.source_trace_id);
+  o["sourceObservationId"] = Opt(i.source_observation_id);
+  o["createdAt"] = FormatIsoMillis(i.created_at_ms);
+  o["updatedAt"] = FormatIsoMillis(i.updated_at_ms);
+  return o;
+}
+
+json::object ScoreConfigJson(const ScoreConfigRecord& c) {
+  json::object o;
+  o["id"] = c.id;
+  o["name"] = c.name;
+  o["dataType"] = c.data_type;
+  o["isArchived"] = c.is_archived;
+  o["minValue"] = c.min_value ? json::value(*c.min_value) : json::value(nullptr);
+  o["maxValue"] = c.max_value ? json::value(*c.max_value) : json::value(nullptr);
+  if (c.categories) {
+    json::array cats;
+    for (const auto& cat : *c.categories) {
+      cats.push_back(json::object{{"value", cat.value}, {"label", cat.label}});
+    }
+    o["categories"] = std::move(cats);
+  } else {
+    o["categories"] = nullptr;
+  }
+  o["description"] = Opt(c.description);
+  o["createdAt"] = FormatIsoMillis(c.created_at_ms);
+  o["updatedAt"] = FormatIsoMillis(c.updated_at_ms);
+  return o;
+}
+
+// Average of the numeric (and boolean) scores per name, and the count of
+// every score per name.
+json::object ScoreAverages(const std::vector<ScoreRecord>& scores) {
+  std::map<std::string, std::pair<double, int>> sums;
+  std::map<std::string, int> counts;
+  for (const auto& s : scores) {
+    ++counts[s.name];
+    if (s.value && s.data_type != "CATEGORICAL") {
+      auto& [sum, n] = sums[s.name];
+      sum += *s.value;
+      ++n;
+    }
+  }
+  json::object o;
+  for (const auto& [name, count] : counts) {
+    json::object e;
+    e["count"] = count;
+    auto it = sums.find(name);
+    e["average"] = it != sums.end() && it->second.second > 0
+                       ? json::value(it->second.first / it->second.second)
+                       : json::value(nullptr);
+    o[name] = std::move(e);
+  }
+  return o;
+}
+
 struct Caller {
   UserRecord user;
   std::string cookie;
@@ -212,6 +489,17 @@ class UiApi {
     route("GET", "/api/ui/projects/{projectId}/sessions/{sessionId}", &UiApi::GetSession);
     route("GET", "/api/ui/projects/{projectId}/users", &UiApi::ListUsers);
     route("GET", "/api/ui/projects/{projectId}/metrics", &UiApi::Metrics);
+    route("GET", "/api/ui/projects/{projectId}/prompts", &UiApi::ListPrompts);
+    route("POST", "/api/ui/projects/{projectId}/prompts", &UiApi::CreatePromptVersion);
+    route("GET", "/api/ui/projects/{projectId}/prompts/{name}", &UiApi::GetPrompt);
+    route("POST", "/api/ui/projects/{projectId}/prompts/{name}/versions/{version}/labels",
+          &UiApi::SetPromptLabels);
+    route("GET", "/api/ui/projects/{projectId}/datasets", &UiApi::ListDatasets);
+    route("GET", "/api/ui/projects/{projectId}/datasets/{datasetId}", &UiApi::GetDataset);
+    route("GET", "/api/ui/projects/{projectId}/datasets/{datasetId}/runs/{runName}",
+          &UiApi::GetDatasetRun);
+    route("GET", "/api/ui/projects/{projectId}/scores", &UiApi::ListScores);
+    route("GET", "/api/ui/projects/{projectId}/score-configs", &UiApi::ListScoreConfigs);
     r.SetFallback([self](HttpRequest& req, const PathParams&) { return self->Page(req); });
   }
 
@@ -1059,6 +1347,385 @@ class UiApi {
       HttpResponse res = JsonResponse(200, o);
       res.headers.emplace_back("Server-Timing", "db;dur=" + std::to_string(Ms(t0)));
       return res;
+    });
+  }
+
+  // ---- prompts
+
+  HttpResponse ListPrompts(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kViewer, [&](const Caller&, const ProjectAccess& a) {
+      PromptListQuery q;
+      q.page = IntParam(req, "page", 1, 1000000).value_or(1);
+      q.limit = IntParam(req, "limit", 1, 100).value_or(50);
+      const std::string* search = req.Query("name");
+      const std::string needle = search ? Lower(Trim(*search)) : "";
+      json::array rows;
+      int64_t total = 0;
+      auto row = [](const PromptMetaRecord& m) {
+        json::object o;
+        o["name"] = m.name;
+        o["type"] = m.type;
+        o["versionCount"] = m.versions.size();
+        o["latestVersion"] = m.versions.empty() ? 0 : m.versions.back();
+        o["labels"] = StringsJson(m.labels);
+        o["tags"] = StringsJson(m.tags);
+        o["lastUpdatedAt"] = FormatIsoMillis(m.last_updated_at_ms);
+        return o;
+      };
+      if (needle.empty()) {
+        auto page = d_.prompts->List(a.project.id, q);
+        if (!page.ok()) return UiStatus(page.status());
+        for (const auto& m : page->items) rows.push_back(row(m));
+        total = page->total_items;
+      } else {
+        // A substring search over the names: read them all (prompt names
+        // per project are few) and page the matches here.
+        std::vector<PromptMetaRecord> matches;
+        PromptListQuery all;
+        all.limit = 100;
+        for (all.page = 1;; ++all.page) {
+          auto page = d_.prompts->List(a.project.id, all);
+          if (!page.ok()) return UiStatus(page.status());
+          for (auto& m : page->items) {
+            if (Lower(m.name).find(needle) != std::string::npos) matches.push_back(std::move(m));
+          }
+          if (page->items.empty() || all.page * all.limit >= page->total_items) break;
+        }
+        total = static_cast<int64_t>(matches.size());
+        for (size_t i = static_cast<size_t>((q.page - 1) * q.limit);
+             i < matches.size() && rows.size() < static_cast<size_t>(q.limit); ++i) {
+          rows.push_back(row(matches[i]));
+        }
+      }
+      json::object o;
+      o["data"] = std::move(rows);
+      o["meta"] = MetaJson(q.page, q.limit, total);
+      return JsonResponse(200, o);
+    });
+  }
+
+  HttpResponse GetPrompt(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kViewer, [&](const Caller&, const ProjectAccess& a) {
+      const std::string& name = p.at("name");
+      PromptListQuery q;
+      q.name = name;
+      q.limit = 1;
+      auto meta = d_.prompts->List(a.project.id, q);
+      if (!meta.ok()) return UiStatus(meta.status());
+      if (meta->items.empty()) return UiError(404, "NotFound", "Prompt not found.");
+      const PromptMetaRecord& m = meta->items.front();
+      // Newest first; a name with more versions than anyone reads in a page
+      // shows its latest ones.
+      constexpr size_t kMaxVersions = 500;
+      json::array versions;
+      for (auto it = m.versions.rbegin(); it != m.versions.rend() && versions.size() < kMaxVersions;
+           ++it) {
+        auto v = d_.prompts->Get(a.project.id, name, PromptSelector::Version(*it), false);
+        if (!v.ok()) return UiStatus(v.status());
+        if (*v) versions.push_back(PromptVersionJson((*v)->record));
+      }
+      json::object o;
+      o["name"] = m.name;
+      o["type"] = m.type;
+      o["tags"] = StringsJson(m.tags);
+      o["versionCount"] = m.versions.size();
+      o["versions"] = std::move(versions);
+      return JsonResponse(200, o);
+    });
+  }
+
+  HttpResponse CreatePromptVersion(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kMember, [&](const Caller& c, const ProjectAccess& a) {
+      auto body = ParseBody(req);
+      if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+      auto v = ParseNewPromptVersion(*body, c.user.email);
+      if (!v.ok()) return UiStatus(v.status());
+      auto created = d_.prompts->CreateVersion(a.project.id, *v);
+      if (!created.ok()) {
+        if (created.status().code() == absl::StatusCode::kFailedPrecondition) {
+          return UiError(400, "InvalidRequest", std::string(created.status().message()));
+        }
+        return UiStatus(created.status());
+      }
+      LogInfo("ui prompt version created",
+              {{"project", a.project.id}, {"name", created->name}, {"user", c.user.email}});
+      return JsonResponse(201, PromptVersionJson(*created));
+    });
+  }
+
+  HttpResponse SetPromptLabels(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kMember, [&](const Caller&, const ProjectAccess& a) {
+      auto version = IntParamOf(p.at("version"));
+      if (!version) return UiError(400, "InvalidRequest", "The version must be a number.");
+      auto body = ParseBody(req);
+      if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+      auto labels = PromptLabels(*body);
+      if (!labels.ok()) return UiStatus(labels.status());
+      if (labels->empty()) return UiError(400, "InvalidRequest", "Name at least one label.");
+      auto updated = d_.prompts->AddLabels(a.project.id, p.at("name"), *version, *labels);
+      if (!updated.ok()) {
+        if (updated.status().code() == absl::StatusCode::kFailedPrecondition) {
+          return UiError(400, "InvalidRequest", std::string(updated.status().message()));
+        }
+        return UiStatus(updated.status());
+      }
+      return JsonResponse(200, PromptVersionJson(*updated));
+    });
+  }
+
+  static std::optional<int> IntParamOf(const std::string& s) {
+    if (s.empty() || s.size() > 9) return std::nullopt;
+    for (char ch : s) {
+      if (ch < '0' || ch > '9') return std::nullopt;
+    }
+    return std::stoi(s);
+  }
+
+  // ---- datasets
+
+  // By id (the page paths use ids, as on Langfuse) or by name.
+  absl::StatusOr<std::optional<DatasetRecord>> FindDataset(const std::string& project_id,
+                                                           const std::string& id_or_name) {
+    for (int page = 1;; ++page) {
+      auto list = d_.datasets->ListDatasets(project_id, page, 100);
+      if (!list.ok()) return list.status();
+      for (auto& d : list->items) {
+        if (d.id == id_or_name) return std::optional<DatasetRecord>(std::move(d));
+      }
+      if (list->items.empty() || page * 100 >= list->total_items) break;
+    }
+    return d_.datasets->GetDataset(project_id, id_or_name);
+  }
+
+  HttpResponse ListDatasets(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kViewer, [&](const Caller&, const ProjectAccess& a) {
+      int page = IntParam(req, "page", 1, 1000000).value_or(1);
+      int limit = IntParam(req, "limit", 1, 100).value_or(50);
+      auto list = d_.datasets->ListDatasets(a.project.id, page, limit);
+      if (!list.ok()) return UiStatus(list.status());
+      json::array rows;
+      for (const auto& d : list->items) {
+        json::object o = DatasetRowJson(d);
+        DatasetItemQuery iq;
+        iq.dataset_name = d.name;
+        iq.limit = 1;
+        auto items = d_.datasets->ListItems(a.project.id, iq);
+        if (!items.ok()) return UiStatus(items.status());
+        auto runs = d_.datasets->ListRuns(a.project.id, d.id, 1, 1);
+        if (!runs.ok()) return UiStatus(runs.status());
+        o["itemCount"] = items->total_items;
+        o["runCount"] = runs->total_items;
+        o["lastRunAt"] = runs->items.empty()
+                             ? json::value(nullptr)
+                             : json::value(FormatIsoMillis(runs->items.front().created_at_ms));
+        rows.push_back(std::move(o));
+      }
+      json::object o;
+      o["data"] = std::move(rows);
+      o["meta"] = MetaJson(page, limit, list->total_items);
+      return JsonResponse(200, o);
+    });
+  }
+
+  // The scores of a run: those of its items' traces and those given to the
+  // run itself.
+  absl::StatusOr<std::vector<ScoreRecord>> RunScores(const std::string& project_id,
+                                                     const std::vector<DatasetRunItemRecord>& items,
+                                                     const std::string& run_id) {
+    std::vector<ScoreRecord> out;
+    std::unordered_set<std::string> seen_traces;
+    for (const auto& it : items) {
+      if (!seen_traces.insert(it.trace_id).second) continue;
+      auto scores = d_.events->ScoresOfTrace(project_id, it.trace_id);
+      if (!scores.ok()) return scores.status();
+      for (auto& s : *scores) out.push_back(std::move(s));
+    }
+    ScoreQuery q;
+    q.dataset_run_id = run_id;
+    q.page.limit = 100;
+    for (q.page.page = 1; q.page.page <= 10; ++q.page.page) {
+      auto page = d_.events->ListScores(project_id, q);
+      if (!page.ok()) return page.status();
+      for (auto& s : page->items) out.push_back(std::move(s));
+      if (page->items.empty() || q.page.page * 100 >= page->total_items) break;
+    }
+    return out;
+  }
+
+  HttpResponse GetDataset(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kViewer, [&](const Caller&, const ProjectAccess& a) {
+      auto d = FindDataset(a.project.id, p.at("datasetId"));
+      if (!d.ok()) return UiStatus(d.status());
+      if (!*d) return UiError(404, "NotFound", "Dataset not found.");
+      DatasetItemQuery iq;
+      iq.dataset_name = (*d)->name;
+      iq.page = IntParam(req, "page", 1, 1000000).value_or(1);
+      iq.limit = IntParam(req, "limit", 1, 100).value_or(50);
+      auto items = d_.datasets->ListItems(a.project.id, iq);
+      if (!items.ok()) return UiStatus(items.status());
+      json::array item_rows;
+      for (const auto& i : items->items) item_rows.push_back(DatasetItemJson(i));
+      // Runs with their scores averaged per name, side by side.
+      constexpr int kMaxRuns = 50;
+      constexpr size_t kMaxRunItems = 2000;
+      auto runs = d_.datasets->ListRuns(a.project.id, (*d)->id, 1, kMaxRuns);
+      if (!runs.ok()) return UiStatus(runs.status());
+      json::array run_rows;
+      std::set<std::string> score_names;
+      for (const auto& r : runs->items) {
+        auto run_items = d_.datasets->RunItemsOfRun(a.project.id, r.id);
+        if (!run_items.ok()) return UiStatus(run_items.status());
+        if (run_items->size() > kMaxRunItems) run_items->resize(kMaxRunItems);
+        auto scores = RunScores(a.project.id, *run_items, r.id);
+        if (!scores.ok()) return UiStatus(scores.status());
+        json::object ro;
+        ro["id"] = r.id;
+        ro["name"] = r.name;
+        ro["description"] = Opt(r.description);
+        ro["metadata"] = r.metadata;
+        ro["createdAt"] = FormatIsoMillis(r.created_at_ms);
+        ro["itemCount"] = run_items->size();
+        json::object avg = ScoreAverages(*scores);
+        for (const auto& kv : avg) score_names.emplace(kv.key());
+        ro["scores"] = std::move(avg);
+        run_rows.push_back(std::move(ro));
+      }
+      json::object o;
+      o["dataset"] = DatasetRowJson(**d);
+      o["items"] = std::move(item_rows);
+      o["itemsMeta"] = MetaJson(iq.page, iq.limit, items->total_items);
+      o["runs"] = std::move(run_rows);
+      o["runCount"] = runs->total_items;
+      json::array names;
+      for (const auto& n : score_names) names.emplace_back(n);
+      o["scoreNames"] = std::move(names);
+      return JsonResponse(200, o);
+    });
+  }
+
+  HttpResponse GetDatasetRun(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kViewer, [&](const Caller&, const ProjectAccess& a) {
+      auto d = FindDataset(a.project.id, p.at("datasetId"));
+      if (!d.ok()) return UiStatus(d.status());
+      if (!*d) return UiError(404, "NotFound", "Dataset not found.");
+      auto run = d_.datasets->GetRun(a.project.id, (*d)->id, p.at("runName"));
+      if (!run.ok()) return UiStatus(run.status());
+      if (!*run) return UiError(404, "NotFound", "Run not found.");
+      auto run_items = d_.datasets->RunItemsOfRun(a.project.id, (*run)->id);
+      if (!run_items.ok()) return UiStatus(run_items.status());
+      constexpr size_t kMaxRunItems = 1000;
+      const bool truncated = run_items->size() > kMaxRunItems;
+      if (truncated) run_items->resize(kMaxRunItems);
+      json::array rows;
+      std::set<std::string> score_names;
+      for (const auto& it : *run_items) {
+        json::object o;
+        o["id"] = it.id;
+        o["datasetItemId"] = it.dataset_item_id;
+        o["traceId"] = it.trace_id;
+        o["observationId"] = Opt(it.observation_id);
+        o["createdAt"] = FormatIsoMillis(it.created_at_ms);
+        auto item = d_.datasets->GetItem(a.project.id, it.dataset_item_id);
+        if (!item.ok()) return UiStatus(item.status());
+        o["input"] = *item ? Preview((*item)->input) : json::value(nullptr);
+        o["expectedOutput"] = *item ? Preview((*item)->expected_output) : json::value(nullptr);
+        auto trace = d_.events->GetTrace(a.project.id, it.trace_id);
+        if (!trace.ok()) return UiStatus(trace.status());
+        o["output"] = *trace ? Preview((*trace)->output) : json::value(nullptr);
+        o["latency"] = *trace ? LatencySeconds(**trace) : json::value(nullptr);
+        o["totalCost"] = *trace ? json::value((*trace)->total_cost) : json::value(nullptr);
+        auto scores = d_.events->ScoresOfTrace(a.project.id, it.trace_id);
+        if (!scores.ok()) return UiStatus(scores.status());
+        json::array sj;
+        for (const auto& s : *scores) {
+          if (it.observation_id && s.observation_id && *s.observation_id != *it.observation_id) {
+            continue;
+          }
+          score_names.insert(s.name);
+          sj.push_back(ScoreJson(s));
+        }
+        o["scores"] = std::move(sj);
+        rows.push_back(std::move(o));
+      }
+      json::object ro;
+      ro["id"] = (*run)->id;
+      ro["name"] = (*run)->name;
+      ro["description"] = Opt((*run)->description);
+      ro["metadata"] = (*run)->metadata;
+      ro["createdAt"] = FormatIsoMillis((*run)->created_at_ms);
+      json::array names;
+      for (const auto& n : score_names) names.emplace_back(n);
+      json::object o;
+      o["dataset"] = DatasetRowJson(**d);
+      o["run"] = std::move(ro);
+      o["items"] = std::move(rows);
+      o["truncated"] = truncated;
+      o["scoreNames"] = std::move(names);
+      return JsonResponse(200, o);
+    });
+  }
+
+  // ---- scores
+
+  HttpResponse ListScores(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kViewer, [&](const Caller&, const ProjectAccess& a) {
+      ScoreQuery q;
+      q.page.page = IntParam(req, "page", 1, 1000000).value_or(1);
+      q.page.limit = IntParam(req, "limit", 1, 100).value_or(50);
+      auto opt = [&](const char* key) -> std::optional<std::string> {
+        const std::string* v = req.Query(key);
+        if (!v || Trim(*v).empty()) return std::nullopt;
+        return Trim(*v);
+      };
+      q.name = opt("name");
+      q.source = opt("source");
+      q.data_type = opt("dataType");
+      q.trace_id = opt("traceId");
+      q.dataset_run_id = opt("datasetRunId");
+      q.config_id = opt("configId");
+      q.user_id = opt("userId");
+      if (q.source && *q.source != "API" && *q.source != "EVAL" && *q.source != "ANNOTATION") {
+        return UiError(400, "InvalidRequest", "source: API, EVAL or ANNOTATION");
+      }
+      if (q.data_type && *q.data_type != "NUMERIC" && *q.data_type != "CATEGORICAL" &&
+          *q.data_type != "BOOLEAN" && *q.data_type != "TEXT") {
+        return UiError(400, "InvalidRequest", "dataType: NUMERIC, CATEGORICAL, BOOLEAN or TEXT");
+      }
+      if (auto op = opt("operator")) {
+        static const std::unordered_set<std::string> kOps = {"=", ">", "<", ">=", "<=", "!="};
+        if (!kOps.count(*op)) return UiError(400, "InvalidRequest", "operator: = > < >= <= !=");
+        auto value = opt("value");
+        if (!value) return UiError(400, "InvalidRequest", "value: a number is required");
+        char* end = nullptr;
+        double x = std::strtod(value->c_str(), &end);
+        if (*end != '\0') return UiError(400, "InvalidRequest", "value: not a number");
+        q.value_operator = *op;
+        q.value = x;
+      }
+      auto page = d_.events->ListScores(a.project.id, q);
+      if (!page.ok()) return UiStatus(page.status());
+      json::array rows;
+      for (const auto& s : page->items) rows.push_back(ScoreJson(s));
+      json::object o;
+      o["data"] = std::move(rows);
+      o["meta"] = MetaJson(q.page.page, q.page.limit, page->total_items);
+      return JsonResponse(200, o);
+    });
+  }
+
+  HttpResponse ListScoreConfigs(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kViewer, [&](const Caller&, const ProjectAccess& a) {
+      PageRequest page;
+      page.page = IntParam(req, "page", 1, 1000000).value_or(1);
+      page.limit = IntParam(req, "limit", 1, 100).value_or(100);
+      auto list = d_.score_configs->List(a.project.id, page);
+      if (!list.ok()) return UiStatus(list.status());
+      json::array rows;
+      for (const auto& c : list->items) rows.push_back(ScoreConfigJson(c));
+      json::object o;
+      o["data"] = std::move(rows);
+      o["meta"] = MetaJson(page.page, page.limit, list->total_items);
+      return JsonResponse(200, o);
     });
   }
 

@@ -173,6 +173,10 @@ ALTER TABLE observations ADD COLUMN input_cost REAL;
 ALTER TABLE observations ADD COLUMN output_cost REAL;
 ALTER TABLE scores ADD COLUMN observation_hash INTEGER;
 )sql"},
+      // Trace names are the most common list filter after users and sessions.
+      {3, R"sql(
+CREATE INDEX traces_by_name ON traces(project, name, timestamp) WHERE present = 1;
+)sql"},
   };
   return kMigrations;
 }

@@ -464,6 +464,7 @@ class ReaderPool {
     cv_.wait(lock, [&] { return !free_.empty(); });
     auto db = std::move(free_.back());
     free_.pop_back();
+    used_since_release_ = true;
     return Lease(this, std::move(db));
   }
 
@@ -472,10 +473,13 @@ class ReaderPool {
     free_.clear();
   }
 
-  // Drops the page caches of the idle connections (leased ones keep theirs).
-  void ReleaseMemory() {
+  // Drops the page caches of the idle connections (leased ones keep theirs)
+  // if any read ran since the last call.
+  void ReleaseMemoryIfUsed() {
     std::lock_guard lock(mu_);
+    if (!used_since_release_) return;
     for (auto& db : free_) sqlite3_db_release_memory(db->raw());
+    used_since_release_ = false;
   }
 
  private:
@@ -490,6 +494,7 @@ class ReaderPool {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Db>> free_;
+  bool used_since_release_ = false;  // guarded by mu_
 };
 
 class SqliteEventStore final : public EventStore {
@@ -1564,15 +1569,15 @@ class SqliteEventStore final : public EventStore {
         // After a quiet spell, hand the page caches back to the OS: an idle
         // server should not hold the memory its last burst of load needed.
         if (!cv_.wait_for(lock, kIdleRelease, [&] { return closed_ || !queue_.empty(); })) {
+          lock.unlock();
           if (!released) {
-            lock.unlock();
             // Keep the planner's statistics current as tables grow.
             (void)writer_db_->Exec("PRAGMA optimize");
             sqlite3_db_release_memory(writer_db_->raw());
-            readers_.ReleaseMemory();
-            malloc_trim(0);
             released = true;
           }
+          readers_.ReleaseMemoryIfUsed();
+          malloc_trim(0);
           continue;
         }
         released = false;
