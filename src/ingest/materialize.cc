@@ -30,7 +30,7 @@ json::value ValueOrNull(const EntityState& s, std::string_view f) {
 }  // namespace
 
 TraceRecord MaterializeTrace(const std::string& project_id, const std::string& id,
-                             const EntityState& s) {
+                             const EntityState& s, Payloads payloads) {
   TraceRecord t;
   t.id = id;
   t.project_id = project_id;
@@ -48,14 +48,17 @@ TraceRecord MaterializeTrace(const std::string& project_id, const std::string& i
     }
   }
   if (const json::value* p = s.Get("public"); p && p->is_bool()) t.is_public = p->as_bool();
-  t.input = ValueOrNull(s, "input");
-  t.output = ValueOrNull(s, "output");
-  t.metadata = s.GetObject("metadata");
+  if (payloads == Payloads::kInclude) {
+    t.input = ValueOrNull(s, "input");
+    t.output = ValueOrNull(s, "output");
+    t.metadata = s.GetObject("metadata");
+  }
   return t;
 }
 
 ObservationRecord MaterializeObservation(const std::string& project_id, const std::string& id,
-                                         EntityState* state, const PriceTable* prices) {
+                                         EntityState* state, const PriceTable* prices,
+                                         Payloads payloads) {
   const EntityState& s = *state;
   ObservationRecord o;
   o.id = id;
@@ -84,9 +87,11 @@ ObservationRecord MaterializeObservation(const std::string& project_id, const st
   o.version = OptString(s, "version");
   o.level = OptString(s, "level").value_or("DEFAULT");
   o.status_message = OptString(s, "statusMessage");
-  o.input = ValueOrNull(s, "input");
-  o.output = ValueOrNull(s, "output");
-  o.metadata = s.GetObject("metadata");
+  if (payloads == Payloads::kInclude) {
+    o.input = ValueOrNull(s, "input");
+    o.output = ValueOrNull(s, "output");
+    o.metadata = s.GetObject("metadata");
+  }
   o.model = OptString(s, "model");
   json::object params = s.GetObject("modelParameters");
   o.model_parameters = params.empty() ? json::value(nullptr) : json::value(std::move(params));

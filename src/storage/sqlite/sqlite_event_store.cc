@@ -857,7 +857,9 @@ class SqliteEventStore final : public EventStore {
       o.updated_at_ms = st->Int(18);
       if (!st->IsNull(19)) {
         ASSIGN_OR_RETURN(EntityState state, StateFromBlob(st->Blob(19)));
-        o.status_message = MaterializeObservation(project_id, o.id, &state, nullptr).status_message;
+        o.status_message =
+            MaterializeObservation(project_id, o.id, &state, nullptr, Payloads::kSkip)
+                .status_message;
       }
       out.push_back(std::move(o));
     }
@@ -1532,10 +1534,11 @@ class SqliteEventStore final : public EventStore {
       for (const IngestEvent* e : p.events) p.state.Apply(*e);
       switch (p.kind) {
         case EntityKind::kTrace:
-          p.record = MaterializeTrace(req.project_id, p.id, p.state);
+          p.record = MaterializeTrace(req.project_id, p.id, p.state, Payloads::kSkip);
           break;
         case EntityKind::kObservation:
-          p.record = MaterializeObservation(req.project_id, p.id, &p.state, prices_);
+          p.record =
+              MaterializeObservation(req.project_id, p.id, &p.state, prices_, Payloads::kSkip);
           break;
         case EntityKind::kScore:
           p.record = MaterializeScore(req.project_id, p.id, p.state);
@@ -1756,10 +1759,10 @@ class SqliteEventStore final : public EventStore {
       blob = std::move(g.prepared->blob);
     } else {
       EntityState state = loaded ? std::move(loaded->state) : EntityState();
-      if (was_present) before = MaterializeTrace(project_id, id, state);
+      if (was_present) before = MaterializeTrace(project_id, id, state, Payloads::kSkip);
       SortEvents(g.events);
       for (const IngestEvent* e : g.events) state.Apply(*e);
-      t = MaterializeTrace(project_id, id, state);
+      t = MaterializeTrace(project_id, id, state, Payloads::kSkip);
       blob = EncodeState(state.Serialize());
     }
     if (before) {
@@ -1820,10 +1823,12 @@ class SqliteEventStore final : public EventStore {
       blob = std::move(g.prepared->blob);
     } else {
       EntityState state = loaded ? std::move(loaded->state) : EntityState();
-      if (loaded) before = MaterializeObservation(project_id, id, &state, nullptr);
+      if (loaded) {
+        before = MaterializeObservation(project_id, id, &state, nullptr, Payloads::kSkip);
+      }
       SortEvents(g.events);
       for (const IngestEvent* e : g.events) state.Apply(*e);
-      o = MaterializeObservation(project_id, id, &state, prices_);
+      o = MaterializeObservation(project_id, id, &state, prices_, Payloads::kSkip);
       blob = EncodeState(state.Serialize());
     }
 
