@@ -42,8 +42,13 @@ done
 if [[ ! -x $BIN/loupe || ! -x $BIN/bench/loupe_loadgen || ! -x $BIN/bench/loupe_sqlite_ceiling ]]; then
   make -C "$ROOT" build
 else
-  cmake --build --preset release --target loupe loupe_loadgen loupe_sqlite_ceiling \
-    > /dev/null
+  BUILD_LOG=$(mktemp)
+  if ! (cd "$ROOT" && cmake --build --preset release \
+    --target loupe loupe_loadgen loupe_sqlite_ceiling) > "$BUILD_LOG" 2>&1; then
+    cat "$BUILD_LOG" >&2
+    exit 1
+  fi
+  rm -f "$BUILD_LOG"
 fi
 
 RESULTS=$ROOT/bench/results/$(date +%Y%m%d-%H%M%S)-$MODE

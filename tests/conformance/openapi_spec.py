@@ -88,9 +88,22 @@ def response_schema(method: str, template: str, status: int) -> dict | None:
     return media.get("schema")
 
 
+FORMATS = jsonschema.FormatChecker(formats=())
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _is_date_time(value: Any) -> bool:
+    """RFC 3339 date-time with a zone (`Z` or an offset), as `Date.toISOString()` renders it."""
+    if not isinstance(value, str):
+        return True
+    if not re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", value):
+        raise ValueError(f"{value!r} is not an RFC 3339 date-time")
+    return True
+
+
 def errors(schema: dict, body: Any) -> list[str]:
     registry, _ = _registry_and_doc()
-    validator = jsonschema.Draft4Validator(schema, registry=registry)
+    validator = jsonschema.Draft4Validator(schema, registry=registry, format_checker=FORMATS)
     out = []
     for e in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path)):
         where = "/".join(str(p) for p in e.absolute_path) or "<root>"

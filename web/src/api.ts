@@ -220,3 +220,130 @@ export interface ApiKey {
 }
 
 export type MetricsRow = Record<string, string | number | null>;
+
+// ---- prompts, datasets, scores
+
+export interface PromptRow {
+  name: string;
+  type: "text" | "chat";
+  versionCount: number;
+  latestVersion: number;
+  labels: string[];
+  tags: string[];
+  lastUpdatedAt: string;
+}
+
+export type ChatMessage = { role: string; content: string; type?: string } | { type: "placeholder"; name: string };
+
+export interface PromptVersion {
+  id: string;
+  name: string;
+  version: number;
+  type: "text" | "chat";
+  prompt: string | ChatMessage[];
+  config: unknown;
+  labels: string[];
+  tags: string[];
+  commitMessage: string | null;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PromptDetail {
+  name: string;
+  type: "text" | "chat";
+  tags: string[];
+  versionCount: number;
+  versions: PromptVersion[];
+}
+
+export interface DatasetRow {
+  id: string;
+  name: string;
+  description: string | null;
+  metadata: unknown;
+  createdAt: string;
+  updatedAt: string;
+  itemCount: number;
+  runCount: number;
+  lastRunAt: string | null;
+}
+
+export interface DatasetItem {
+  id: string;
+  status: string;
+  input: unknown;
+  expectedOutput: unknown;
+  metadata: unknown;
+  sourceTraceId: string | null;
+  sourceObservationId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ScoreAverage {
+  count: number;
+  average: number | null;
+}
+
+export interface DatasetRunRow {
+  id: string;
+  name: string;
+  description: string | null;
+  metadata: unknown;
+  createdAt: string;
+  itemCount: number;
+  scores: Record<string, ScoreAverage>;
+}
+
+export interface DatasetDetail {
+  dataset: DatasetRow;
+  items: DatasetItem[];
+  itemsMeta: PageMeta;
+  runs: DatasetRunRow[];
+  runCount: number;
+  scoreNames: string[];
+}
+
+export interface RunItemRow {
+  id: string;
+  datasetItemId: string;
+  traceId: string;
+  observationId: string | null;
+  createdAt: string;
+  input: string | null;
+  expectedOutput: string | null;
+  output: string | null;
+  latency: number | null;
+  totalCost: number | null;
+  scores: ScoreFull[];
+}
+
+export interface DatasetRunDetail {
+  dataset: DatasetRow;
+  run: { id: string; name: string; description: string | null; metadata: unknown; createdAt: string };
+  items: RunItemRow[];
+  truncated: boolean;
+  scoreNames: string[];
+}
+
+export interface ScoreFull extends Score {
+  traceId: string | null;
+  sessionId?: string | null;
+  datasetRunId?: string | null;
+  configId?: string | null;
+  environment?: string;
+}
+
+export interface ScoreConfig {
+  id: string;
+  name: string;
+  dataType: string;
+  isArchived: boolean;
+  minValue: number | null;
+  maxValue: number | null;
+  categories: { value: number; label: string }[] | null;
+  description: string | null;
+  createdAt: string;
+}

@@ -14,6 +14,9 @@ import { Sessions, SessionView } from "./pages/Sessions";
 import { Users } from "./pages/Users";
 import { Dashboard } from "./pages/Dashboard";
 import { ApiKeys } from "./pages/ApiKeys";
+import { NewPromptPage, PromptDetailPage, Prompts } from "./pages/Prompts";
+import { DatasetPage, DatasetRunPage, Datasets } from "./pages/Datasets";
+import { Scores } from "./pages/Scores";
 
 export interface Ctx {
   session: SessionInfo;
@@ -104,7 +107,14 @@ export function App() {
       const f = JSON.stringify([{ column: "userId", operator: "=", value: m.userId }]);
       navigate(`/project/${ctx.project.id}/traces?range=all&filter=${encodeURIComponent(f)}`, true);
       return null;
-    } else if (sub === "/settings" || sub === "/settings/api-keys") page = <ApiKeys ctx={ctx} />;
+    } else if (sub === "/prompts") page = <Prompts ctx={ctx} />;
+    else if (sub === "/prompts/new") page = <NewPromptPage ctx={ctx} />;
+    else if ((m = match("/prompts/:name", sub))) page = <PromptDetailPage ctx={ctx} name={m.name} />;
+    else if (sub === "/datasets") page = <Datasets ctx={ctx} />;
+    else if ((m = match("/datasets/:datasetId", sub))) page = <DatasetPage ctx={ctx} datasetId={m.datasetId} />;
+    else if ((m = match("/datasets/:datasetId/runs/:runName", sub))) page = <DatasetRunPage ctx={ctx} datasetId={m.datasetId} runName={m.runName} />;
+    else if (sub === "/scores") page = <Scores ctx={ctx} />;
+    else if (sub === "/settings" || sub === "/settings/api-keys") page = <ApiKeys ctx={ctx} />;
     else page = <div class="page"><h2>Page not found</h2></div>;
     return (
       <Shell session={session} reload={reload} ctx={ctx} sub={sub}>
@@ -161,6 +171,9 @@ function Shell({ session, reload, ctx, sub, children }: {
             <NavLink href={`/project/${p}/traces`} active={s.startsWith("/traces")} testId="nav-traces">Traces</NavLink>
             <NavLink href={`/project/${p}/sessions`} active={s.startsWith("/sessions")} testId="nav-sessions">Sessions</NavLink>
             <NavLink href={`/project/${p}/users`} active={s.startsWith("/users")} testId="nav-users">Users</NavLink>
+            <NavLink href={`/project/${p}/prompts`} active={s.startsWith("/prompts")} testId="nav-prompts">Prompts</NavLink>
+            <NavLink href={`/project/${p}/datasets`} active={s.startsWith("/datasets")} testId="nav-datasets">Datasets</NavLink>
+            <NavLink href={`/project/${p}/scores`} active={s.startsWith("/scores")} testId="nav-scores">Scores</NavLink>
             <NavLink href={`/project/${p}/settings/api-keys`} active={s.startsWith("/settings")} testId="nav-settings">Settings</NavLink>
           </nav>
         )}
