@@ -10,6 +10,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup-test-env.sh"
+"$ROOT/scripts/setup-conformance-env.sh"
 "$ROOT/scripts/setup-otel-test-env.sh"
 "$ROOT/scripts/setup-ui-test-env.sh"
 
