@@ -34,13 +34,17 @@ bool HttpConnection::Connect(std::string* error) {
   return true;
 }
 
-HttpResult HttpConnection::Get(const std::string& target) { return Send(false, target, {}); }
-
-HttpResult HttpConnection::Post(const std::string& target, const std::string& body) {
-  return Send(true, target, body);
+HttpResult HttpConnection::Get(const std::string& target) {
+  return Send(false, target, {}, nullptr);
 }
 
-HttpResult HttpConnection::Send(bool post, const std::string& target, const std::string& body) {
+HttpResult HttpConnection::Post(const std::string& target, const std::string& body,
+                                const char* content_type) {
+  return Send(true, target, body, content_type);
+}
+
+HttpResult HttpConnection::Send(bool post, const std::string& target, const std::string& body,
+                                const char* content_type) {
   HttpResult result;
   http::request<http::string_body> req(post ? http::verb::post : http::verb::get, target, 11);
   req.set(http::field::host, host_);
@@ -48,7 +52,7 @@ HttpResult HttpConnection::Send(bool post, const std::string& target, const std:
   req.set(http::field::user_agent, "loupe-bench");
   req.keep_alive(true);
   if (post) {
-    req.set(http::field::content_type, "application/json");
+    req.set(http::field::content_type, content_type);
     req.body() = body;
     req.prepare_payload();
   }

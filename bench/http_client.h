@@ -24,10 +24,12 @@ class HttpConnection {
   HttpConnection(std::string host, int port, std::string authorization);
 
   HttpResult Get(const std::string& target);
-  HttpResult Post(const std::string& target, const std::string& body);
+  HttpResult Post(const std::string& target, const std::string& body,
+                  const char* content_type = "application/json");
 
  private:
-  HttpResult Send(bool post, const std::string& target, const std::string& body);
+  HttpResult Send(bool post, const std::string& target, const std::string& body,
+                  const char* content_type);
   bool Connect(std::string* error);
 
   std::string host_;

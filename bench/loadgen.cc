@@ -4,6 +4,9 @@
 //       Posts 100-event batches over N keep-alive connections until the store
 //       holds the requested number of observations; reports events/s per
 //       observation band, request latency and ingest-to-visible latency.
+//   loupe_loadgen otlp  --port P [--connections 8] [--spans 1000000] ...
+//       Posts OTLP/HTTP protobuf exports of 512 spans (otlp_load.h); reports
+//       spans/s, request latency and server CPU.
 //   loupe_loadgen list  --port P [--requests 200]
 //       First page of GET /api/public/traces with a userId or name filter.
 //   loupe_loadgen report --dir RESULTS
@@ -30,6 +33,7 @@
 
 #include "flags.h"
 #include "http_client.h"
+#include "otlp_load.h"
 #include "sys_stats.h"
 #include "workload.h"
 
@@ -628,6 +632,7 @@ int RunReport(const Flags& f) {
   json::value ceiling = ReadJson(dir + "/ceiling.json");
   json::value list = ReadJson(dir + "/list.json");
   json::value rss = ReadJson(dir + "/rss.json");
+  json::value otlp = ReadJson(dir + "/otlp.json");
   std::ostringstream md;
   double eps = Num(load, {"events_per_sec"});
   double ceil_rps = Num(ceiling, {"rows_per_sec"});
@@ -646,6 +651,25 @@ int RunReport(const Flags& f) {
      << " |\n";
   md << "| ingestion request latency p50 / p99 | " << Fmt("%.1f", Num(load, {"latency_ms", "p50"}))
      << " / " << Fmt("%.1f", Num(load, {"latency_ms", "p99"})) << " ms | - | - |\n";
+  if (otlp.is_object()) {
+    // Same server, after the batch load and the list queries (see run.sh).
+    double sps = Num(otlp, {"spans_per_sec"});
+    md << "| OTLP ingestion, protobuf, durable 200 (" << Fmt("%.0f", Num(otlp, {"connections"}))
+       << " connections, " << Fmt("%.0f", Num(otlp, {"spans_per_request"}))
+       << "-span requests, after the batch load) | " << Fmt("%.0f", sps) << " spans/s over "
+       << Fmt("%.0f", Num(otlp, {"spans"})) << " spans (" << Fmt("%.0f", Num(otlp, {"traces"}))
+       << " traces, mean span " << Fmt("%.0f", Num(otlp, {"mean_span_bytes"})) << " B, "
+       << Fmt("%.0f", Num(otlp, {"failed_requests"})) << " failed, "
+       << Fmt("%.0f", Num(otlp, {"rejected_spans"})) << " spans rejected); server CPU "
+       << Fmt("%.0f", Num(otlp, {"server_cpu_pct"})) << " %, busiest thread "
+       << Fmt("%.0f", Num(otlp, {"busiest_server_thread_pct"})) << " %, client "
+       << Fmt("%.0f", Num(otlp, {"client_cpu_pct"})) << " %, other processes "
+       << Fmt("%.0f", Num(otlp, {"other_cpu_pct"})) << " % | >= 25,000 spans/s | "
+       << Verdict(sps >= 25000) << " |\n";
+    md << "| OTLP request latency p50 / p99 | " << Fmt("%.1f", Num(otlp, {"latency_ms", "p50"}))
+       << " / " << Fmt("%.1f", Num(otlp, {"latency_ms", "p99"})) << " ms ("
+       << Fmt("%.0f", Num(otlp, {"latency_ms", "count"})) << " requests) | - | - |\n";
+  }
   md << "| ingest-to-visible, GET right after the 207 (p50 / p99) | "
      << Fmt("%.1f", Num(load, {"visible_poll_after_ack_ms", "p50"})) << " / "
      << Fmt("%.1f", Num(load, {"visible_poll_after_ack_ms", "p99"})) << " ms ("
@@ -748,7 +772,7 @@ int RunReport(const Flags& f) {
 }
 
 int Usage() {
-  std::cerr << "usage: loupe_loadgen load|list|report [--flags]; see bench/README.md\n";
+  std::cerr << "usage: loupe_loadgen load|otlp|list|report [--flags]; see bench/README.md\n";
   return 2;
 }
 
@@ -767,6 +791,12 @@ int main(int argc, char** argv) {
       boost::json::object result = run.Run();
       WriteJson(flags.Str("json"), result);
       std::cerr << "load: " << result["events_per_sec"] << " events/s\n";
+      return result["failed_requests"].as_int64() > 0 ? 1 : 0;
+    }
+    if (command == "otlp") {
+      boost::json::object result = RunOtlpLoad(flags);
+      WriteJson(flags.Str("json"), result);
+      std::cerr << "otlp: " << result["spans_per_sec"] << " spans/s\n";
       return result["failed_requests"].as_int64() > 0 ? 1 : 0;
     }
     if (command == "list") return RunList(flags);

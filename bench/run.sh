@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Loupe benchmark: bare-SQLite ceiling, sustained durable ingestion while the
-# store grows, ingest-to-visible latency, trace-list latency and idle RSS, in
-# one run. Results (JSON, timeline CSV, server log, summary.md) go to
-# bench/results/<date>-<mode>/. See bench/README.md.
+# store grows, ingest-to-visible latency, trace-list latency, idle RSS and
+# OTLP protobuf ingestion, in one run. Results (JSON, timeline CSV, server
+# log, summary.md) go to bench/results/<date>-<mode>/. See bench/README.md.
 #
 #   bench/run.sh                 full run: 5 M observations (about an hour here)
-#   bench/run.sh --quick         200 k observations, a few minutes
+#   bench/run.sh --quick         200 k observations + 100 k OTLP spans, a few minutes
 #   options: --observations N --band N --connections N --list-requests N
-#            --list-seconds N (time budget per list case) --ceiling-rows N --keep-data
+#            --list-seconds N (time budget per list case) --ceiling-rows N
+#            --otlp-spans N (0 skips the OTLP phase) --keep-data
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,18 +20,20 @@ CONNECTIONS=8
 LIST_REQUESTS=200
 CEILING_ROWS=2000000
 LIST_SECONDS=60
+OTLP_SPANS=1000000
 KEEP_DATA=0
 ARGS="$*"
 
 while [[ $# -gt 0 ]]; do
   case $1 in
-    --quick) MODE=quick OBSERVATIONS=200000 BAND=50000 CEILING_ROWS=500000 LIST_SECONDS=30 ;;
+    --quick) MODE=quick OBSERVATIONS=200000 BAND=50000 CEILING_ROWS=500000 LIST_SECONDS=30 OTLP_SPANS=100000 ;;
     --observations) OBSERVATIONS=$2; shift ;;
     --band) BAND=$2; shift ;;
     --connections) CONNECTIONS=$2; shift ;;
     --list-requests) LIST_REQUESTS=$2; shift ;;
     --list-seconds) LIST_SECONDS=$2; shift ;;
     --ceiling-rows) CEILING_ROWS=$2; shift ;;
+    --otlp-spans) OTLP_SPANS=$2; shift ;;
     --keep-data) KEEP_DATA=1 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
@@ -88,11 +91,11 @@ cp "$BIN/bench/loupe_sqlite_ceiling" "$DATA/bench-ceiling"
 LOADGEN=$DATA/bench-loadgen
 "$DATA/bench-server" version >> "$RESULTS/meta.txt"
 
-log "1/4 ceiling: $CEILING_ROWS rows into a bare SQLite table"
+log "1/5 ceiling: $CEILING_ROWS rows into a bare SQLite table"
 "$DATA/bench-ceiling" --path "$DATA/ceiling.db" --rows "$CEILING_ROWS" \
   --json "$RESULTS/ceiling.json" 2> "$RESULTS/ceiling.log"
 
-log "2/4 starting loupe (data in $DATA/loupe)"
+log "2/5 starting loupe (data in $DATA/loupe)"
 mkdir -p "$DATA/loupe"
 PORT=0 OTLP_GRPC_PORT=0 LOUPE_DATA_DIR=$DATA/loupe LANGFUSE_LOG_FORMAT=json \
   LANGFUSE_INIT_ORG_ID=o LANGFUSE_INIT_PROJECT_ID=p \
@@ -113,7 +116,7 @@ sleep 3
 RSS_START=$(rss_kb "$SERVER_PID" VmRSS)
 log "loupe pid $SERVER_PID on port $PORT, idle RSS $((RSS_START / 1024)) MB"
 
-log "3/4 load: $OBSERVATIONS observations over $CONNECTIONS connections"
+log "3/5 load: $OBSERVATIONS observations over $CONNECTIONS connections"
 "$LOADGEN" load --port "$PORT" --connections "$CONNECTIONS" \
   --observations "$OBSERVATIONS" --band "$BAND" --server-pid "$SERVER_PID" \
   --data-dir "$DATA/loupe" --json "$RESULTS/load.json" --timeline "$RESULTS/timeline.csv"
@@ -121,7 +124,7 @@ log "3/4 load: $OBSERVATIONS observations over $CONNECTIONS connections"
 sleep 10
 RSS_LOAD=$(rss_kb "$SERVER_PID" VmRSS)
 
-log "4/4 trace list: $LIST_REQUESTS requests per filter"
+log "4/5 trace list: $LIST_REQUESTS requests per filter"
 "$LOADGEN" list --port "$PORT" --requests "$LIST_REQUESTS" \
   --seconds-per-case "$LIST_SECONDS" --json "$RESULTS/list.json"
 sleep 5
@@ -130,6 +133,17 @@ RSS_PEAK=$(rss_kb "$SERVER_PID" VmHWM)
 cat > "$RESULTS/rss.json" << EOF
 {"start_kb": $RSS_START, "after_load_idle_kb": $RSS_LOAD, "after_list_idle_kb": $RSS_LIST, "peak_kb": $RSS_PEAK}
 EOF
+
+# OTLP runs last, on the same server and store (after the batch load and the
+# list queries), so the batch-API, list and RSS figures are measured exactly
+# as before and the spans land in a store that already holds the batch load's
+# traces, as they would in a deployment that takes both.
+if [[ $OTLP_SPANS -gt 0 ]]; then
+  log "5/5 OTLP load: $OTLP_SPANS spans in 512-span protobuf exports over $CONNECTIONS connections"
+  echo "load average before OTLP: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RESULTS/meta.txt"
+  "$LOADGEN" otlp --port "$PORT" --connections "$CONNECTIONS" --spans "$OTLP_SPANS" \
+    --server-pid "$SERVER_PID" --json "$RESULTS/otlp.json"
+fi
 echo "data dir at end: $(du -sh "$DATA/loupe" | cut -f1)" >> "$RESULTS/meta.txt"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RESULTS/meta.txt"
 

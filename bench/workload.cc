@@ -66,6 +66,8 @@ const std::vector<std::string>& TraceNames() {
   return names;
 }
 
+const std::string& TextCorpus() { return Corpus(); }
+
 std::string UserId(int index) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "user-%04d", index);

@@ -46,6 +46,9 @@ struct Batch {
 // on values that exist.
 const std::vector<std::string>& TraceNames();
 std::string UserId(int index);
+// The shared English-like text (2 MB, no characters that need JSON escaping)
+// the payloads are cut from.
+const std::string& TextCorpus();
 
 // Not thread-safe: one per worker thread.
 class WorkloadGenerator {

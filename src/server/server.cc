@@ -12,6 +12,7 @@
 #include "api/comments_api.h"
 #include "api/datasets_api.h"
 #include "api/llm_connections_api.h"
+#include "api/media_api.h"
 #include "api/models_api.h"
 #include "api/organizations_api.h"
 #include "api/otel_api.h"
@@ -52,6 +53,7 @@ size_t BodyLimitFor(std::string_view path) {
     return kMiB * 9 / 2;
   }
   if (path.rfind("/api/public/otel", 0) == 0 || path == "/v1/traces") return 64 * kMiB;
+  if (IsMediaUploadPath(path)) return MediaUploadBodyLimit();  // a whole media file
   return kMiB;
 }
 
@@ -176,6 +178,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const Config& config) {
   RegisterPromptApi(s.router, {s.prompts.get(), s.auth.get()});
   RegisterDatasetApi(s.router, {s.datasets.get(), s.events.get(), s.auth.get()});
   RegisterOtelApi(s.router, deps);
+  RETURN_IF_ERROR(RegisterMediaApi(s.router, {s.auth.get(), config.data_dir, s.config.public_url}));
   RETURN_IF_ERROR(RegisterUi(
       s.router, {s.meta.get(), s.events.get(), s.auth.get(), config.data_dir, config.public_url,
                  s.prompts.get(), s.datasets.get(), s.score_configs.get()}));
