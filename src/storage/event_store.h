@@ -32,6 +32,23 @@ struct PageRequest {
   int limit = 50;  // 1..100
 };
 
+// A position in a newest-first listing, for the cursor APIs: the time and id
+// of the last row a page returned. Keyset paging stays exact while rows are
+// added, which offsets do not.
+struct ListPosition {
+  int64_t time_ms = 0;
+  std::string id;
+};
+
+// Cursor paging of a list query. When `enabled`, rows are ordered by
+// (time desc, id desc) so that a position identifies one row, only rows
+// strictly after `after` are returned, page.page is ignored and total_items
+// is left 0 (counting every match would cost as much as reading them).
+struct KeysetRequest {
+  bool enabled = false;
+  std::optional<ListPosition> after;
+};
+
 template <typename T>
 struct PageResult {
   std::vector<T> items;
@@ -53,6 +70,7 @@ struct TraceQuery {
 
 struct ObservationQuery {
   PageRequest page;
+  KeysetRequest keyset;  // position on start time
   std::optional<std::string> name, user_id, type, trace_id, level, parent_observation_id, version;
   std::vector<std::string> environments;
   std::optional<int64_t> from_start_ms, to_start_ms;
@@ -61,6 +79,7 @@ struct ObservationQuery {
 
 struct ScoreQuery {
   PageRequest page;
+  KeysetRequest keyset;  // position on timestamp
   std::optional<std::string> user_id, name, source, config_id, session_id, dataset_run_id, trace_id,
       observation_id, queue_id, data_type;
   std::vector<std::string> environments;

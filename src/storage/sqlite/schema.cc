@@ -177,6 +177,13 @@ ALTER TABLE scores ADD COLUMN observation_hash INTEGER;
       {3, R"sql(
 CREATE INDEX traces_by_name ON traces(project, name, timestamp) WHERE present = 1;
 )sql"},
+      // A revision per row, bumped by every write of its merge state, so work
+      // prepared from an older read can be detected (optimistic merging).
+      {4, R"sql(
+ALTER TABLE traces ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE observations ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE scores ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+)sql"},
   };
   return kMigrations;
 }

@@ -88,6 +88,17 @@ struct PreparedEntity {
   EntityState state;
   std::string blob;  // EncodeState(state.Serialize())
   std::variant<TraceRecord, ObservationRecord, ScoreRecord> record;
+  // The stored row the entity was merged into (read on a reader connection),
+  // or none when it was not stored yet. The writer uses the prepared result
+  // only if the row is still at this revision; otherwise it merges again.
+  struct Base {
+    int64_t rowid = 0;
+    int64_t rev = 0;
+    bool has_state = false;
+  };
+  std::optional<Base> base;
+  // The record before this request's events, for aggregate and rollup deltas.
+  std::optional<std::variant<TraceRecord, ObservationRecord, ScoreRecord>> before;
 };
 
 struct WriteRequest {
@@ -222,6 +233,20 @@ void AppendFilters(const std::vector<FilterCondition>& filters,
   }
 }
 
+// Restricts a keyset listing (time desc, id desc) to the rows after
+// `keyset.after`.
+void AppendKeyset(const KeysetRequest& keyset, const char* time_col, const char* id_col,
+                  std::string* where, std::vector<std::function<void(Stmt&, int&)>>* binds) {
+  if (!keyset.enabled || !keyset.after) return;
+  *where +=
+      std::string(" AND (") + time_col + " < ? OR (" + time_col + " = ? AND " + id_col + " < ?))";
+  binds->push_back([p = *keyset.after](Stmt& s, int& i) {
+    s.Bind(i++, p.time_ms);
+    s.Bind(i++, p.time_ms);
+    s.Bind(i++, p.id);
+  });
+}
+
 const std::map<std::string, std::string>& TraceFilterSql() {
   static const std::map<std::string, std::string> kMap = {
       {"id", "t.id"},
@@ -279,6 +304,10 @@ const std::map<std::string, std::string>& ScoreFilterSql() {
       {"observationId", "s.observation_id"},
       {"sessionId", "s.session_id"},
       {"configId", "s.config_id"},
+      // Not offered by the v2 `filter` parameter; the v3 list filters use them.
+      {"queueId", "s.queue_id"},
+      {"authorUserId", "s.author_user_id"},
+      {"datasetRunId", "s.dataset_run_id"},
   };
   return kMap;
 }
@@ -762,23 +791,30 @@ class SqliteEventStore final : public EventStore {
       binds.push_back([v = *q.to_start_ms](Stmt& s, int& i) { s.Bind(i++, v); });
     }
     AppendFilters(q.filters, ObservationFilterSql(), &where, &binds);
+    AppendKeyset(q.keyset, "o.start_time", "o.id", &where, &binds);
     auto lease = readers_.Acquire();
     Db& db = lease.db();
-    ASSIGN_OR_RETURN(Stmt * count, db.Prepare("SELECT COUNT(*) FROM observations o" + where));
     int i = 1;
-    count->Bind(i++, *project);
-    for (auto& b : binds) b(*count, i);
-    ASSIGN_OR_RETURN(bool has, count->Step());
-    result.total_items = has ? count->Int(0) : 0;
-    count->Reset();
-    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(std::string(kObservationSelect) + where +
-                                           " ORDER BY o.start_time DESC, o.rowid DESC LIMIT ? "
-                                           "OFFSET ?"));
+    if (!q.keyset.enabled) {
+      ASSIGN_OR_RETURN(Stmt * count, db.Prepare("SELECT COUNT(*) FROM observations o" + where));
+      count->Bind(i++, *project);
+      for (auto& b : binds) b(*count, i);
+      ASSIGN_OR_RETURN(bool has, count->Step());
+      result.total_items = has ? count->Int(0) : 0;
+      count->Reset();
+    }
+    // The keyset order breaks ties on id so that a (time, id) position
+    // identifies one row; the offset listing keeps insertion order.
+    const char* order = q.keyset.enabled ? " ORDER BY o.start_time DESC, o.id DESC"
+                                         : " ORDER BY o.start_time DESC, o.rowid DESC";
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(std::string(kObservationSelect) + where + order +
+                                           " LIMIT ? OFFSET ?"));
     i = 1;
     st->Bind(i++, *project);
     for (auto& b : binds) b(*st, i);
     st->Bind(i++, q.page.limit);
-    st->Bind(i++, static_cast<int64_t>(q.page.page - 1) * q.page.limit);
+    st->Bind(i++,
+             q.keyset.enabled ? int64_t{0} : static_cast<int64_t>(q.page.page - 1) * q.page.limit);
     while (true) {
       ASSIGN_OR_RETURN(bool row, st->Step());
       if (!row) break;
@@ -969,23 +1005,29 @@ class SqliteEventStore final : public EventStore {
       }
       where += ")";
     }
+    AppendKeyset(q.keyset, "s.timestamp", "s.id", &where, &binds);
     auto lease = readers_.Acquire();
     Db& db = lease.db();
-    ASSIGN_OR_RETURN(Stmt * count, db.Prepare("SELECT COUNT(*) FROM scores s" + where));
     int i = 1;
-    count->Bind(i++, *project);
-    for (auto& b : binds) b(*count, i);
-    ASSIGN_OR_RETURN(bool has, count->Step());
-    result.total_items = has ? count->Int(0) : 0;
-    count->Reset();
-    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(std::string(kScoreSelect) + where +
-                                           " ORDER BY s.timestamp DESC, s.rowid DESC LIMIT ? "
-                                           "OFFSET ?"));
+    if (!q.keyset.enabled) {
+      ASSIGN_OR_RETURN(Stmt * count, db.Prepare("SELECT COUNT(*) FROM scores s" + where));
+      count->Bind(i++, *project);
+      for (auto& b : binds) b(*count, i);
+      ASSIGN_OR_RETURN(bool has, count->Step());
+      result.total_items = has ? count->Int(0) : 0;
+      count->Reset();
+    }
+    // See ListObservations for why the keyset order breaks ties on id.
+    const char* order = q.keyset.enabled ? " ORDER BY s.timestamp DESC, s.id DESC"
+                                         : " ORDER BY s.timestamp DESC, s.rowid DESC";
+    ASSIGN_OR_RETURN(Stmt * st,
+                     db.Prepare(std::string(kScoreSelect) + where + order + " LIMIT ? OFFSET ?"));
     i = 1;
     st->Bind(i++, *project);
     for (auto& b : binds) b(*st, i);
     st->Bind(i++, q.page.limit);
-    st->Bind(i++, static_cast<int64_t>(q.page.page - 1) * q.page.limit);
+    st->Bind(i++,
+             q.keyset.enabled ? int64_t{0} : static_cast<int64_t>(q.page.page - 1) * q.page.limit);
     while (true) {
       ASSIGN_OR_RETURN(bool row, st->Step());
       if (!row) break;
@@ -1532,7 +1574,38 @@ class SqliteEventStore final : public EventStore {
       }
       req.prepared[it->second].events.push_back(&e);
     }
+    // Entities already stored (updates from an earlier request) are merged
+    // here too, from a reader's snapshot; see PreparedEntity::base.
+    std::optional<ReaderPool::Lease> lease;
+    std::optional<int64_t> project = ProjectKeyIfKnown(req.project_id);
+    if (project) lease.emplace(readers_.Acquire());
     for (PreparedEntity& p : req.prepared) {
+      if (lease) {
+        static const char* kTables[][2] = {{"traces", "trace_state"},
+                                           {"observations", "observation_state"},
+                                           {"scores", "score_state"}};
+        const auto& t = kTables[static_cast<int>(p.kind)];
+        auto stored = LoadEntity(lease->db(), t[0], t[1], *project, p.id);
+        if (!stored.ok()) {
+          p.base = PreparedEntity::Base{-1, -1, false};  // never matches: the writer merges
+        } else if (*stored) {
+          p.base = PreparedEntity::Base{(*stored)->rowid, (*stored)->rev, (*stored)->has_state};
+          if ((*stored)->has_state) {
+            p.state = std::move((*stored)->state);
+            switch (p.kind) {
+              case EntityKind::kTrace:
+                p.before = MaterializeTrace(req.project_id, p.id, p.state, Payloads::kSkip);
+                break;
+              case EntityKind::kObservation:
+                p.before = MaterializeObservation(req.project_id, p.id, &p.state, nullptr,
+                                                  Payloads::kSkip);
+                break;
+              case EntityKind::kScore:
+                break;
+            }
+          }
+        }
+      }
       SortEvents(p.events);
       for (const IngestEvent* e : p.events) p.state.Apply(*e);
       switch (p.kind) {
@@ -1627,20 +1700,32 @@ class SqliteEventStore final : public EventStore {
 
   struct Loaded {
     int64_t rowid = 0;
+    int64_t rev = 0;
     bool has_state = false;
     EntityState state;
   };
 
+  // True when the writer may store `p`'s prepared result as it is: the row is
+  // exactly as it was when `p` was prepared.
+  static bool StillCurrent(const PreparedEntity* p, const std::optional<Loaded>& head) {
+    if (!p) return false;
+    if (!head) return !p->base;
+    return p->base && p->base->rowid == head->rowid && p->base->rev == head->rev &&
+           p->base->has_state == head->has_state;
+  }
+
   // Finds the row of an entity by id in `table` ("traces", "observations",
   // "scores") and loads its merge state.
+  // With `with_state` false only the row's identity and revision are read.
   absl::StatusOr<std::optional<Loaded>> LoadEntity(Db& db, const std::string& table,
                                                    const std::string& state_table, int64_t project,
-                                                   const std::string& id) {
-    ASSIGN_OR_RETURN(Stmt * st,
-                     db.Prepare("SELECT e.rowid, e.id, s.state FROM " + table + " e INDEXED BY " +
-                                table + "_by_id LEFT JOIN " + state_table +
-                                " s ON s.rowid = e.rowid WHERE e.project = ? AND "
-                                "e.id_hash = ?"));
+                                                   const std::string& id, bool with_state = true) {
+    ASSIGN_OR_RETURN(
+        Stmt * st, db.Prepare("SELECT e.rowid, e.id, " +
+                              std::string(with_state ? "s.state" : "s.rowid") + ", e.rev FROM " +
+                              table + " e INDEXED BY " + table + "_by_id LEFT JOIN " + state_table +
+                              " s ON s.rowid = e.rowid WHERE e.project = ? AND "
+                              "e.id_hash = ?"));
     st->Bind(1, project).Bind(2, IdHash64(id));
     std::optional<Loaded> out;
     while (true) {
@@ -1649,9 +1734,12 @@ class SqliteEventStore final : public EventStore {
       if (st->Text(1) != id) continue;
       Loaded l;
       l.rowid = st->Int(0);
+      l.rev = st->Int(3);
       if (!st->IsNull(2)) {
         l.has_state = true;
-        ASSIGN_OR_RETURN(l.state, StateFromBlob(st->Blob(2)));
+        if (with_state) {
+          ASSIGN_OR_RETURN(l.state, StateFromBlob(st->Blob(2)));
+        }
       }
       out = std::move(l);
       break;
@@ -1762,15 +1850,19 @@ class SqliteEventStore final : public EventStore {
   absl::Status WriteTrace(Db& db, int64_t project, const std::string& project_id,
                           const std::string& id, GroupEntity& g, int64_t now,
                           std::map<RollupKey, RollupDelta>* rollups) {
-    ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, "traces", "trace_state", project, id));
+    ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, "traces", "trace_state", project, id, false));
     bool was_present = loaded && loaded->has_state;
     std::optional<TraceRecord> before;
     TraceRecord t;
     std::string blob;
-    if (!was_present && g.prepared) {
+    if (StillCurrent(g.prepared, loaded)) {
       t = std::move(std::get<TraceRecord>(g.prepared->record));
       blob = std::move(g.prepared->blob);
+      if (g.prepared->before) before = std::move(std::get<TraceRecord>(*g.prepared->before));
     } else {
+      if (loaded) {
+        ASSIGN_OR_RETURN(loaded, LoadEntity(db, "traces", "trace_state", project, id));
+      }
       EntityState state = loaded ? std::move(loaded->state) : EntityState();
       if (was_present) before = MaterializeTrace(project_id, id, state, Payloads::kSkip);
       SortEvents(g.events);
@@ -1791,8 +1883,8 @@ class SqliteEventStore final : public EventStore {
       ASSIGN_OR_RETURN(Stmt * st,
                        db.Prepare("UPDATE traces SET present = 1, timestamp = ?, name = ?, "
                                   "user_id = ?, session_id = ?, release = ?, version = ?, "
-                                  "environment = ?, tags = ?, public = ?, updated_at = ? WHERE "
-                                  "rowid = ?"));
+                                  "environment = ?, tags = ?, public = ?, updated_at = ?, "
+                                  "rev = rev + 1 WHERE rowid = ?"));
       st->Bind(1, t.timestamp_ms).Bind(2, t.name).Bind(3, t.user_id).Bind(4, t.session_id);
       st->Bind(5, t.release).Bind(6, t.version).Bind(7, t.environment).Bind(8, TagsText(t.tags));
       st->Bind(9, t.is_public ? 1 : 0).Bind(10, now).Bind(11, rowid);
@@ -1827,14 +1919,19 @@ class SqliteEventStore final : public EventStore {
                                 const std::string& id, GroupEntity& g, int64_t now,
                                 std::map<std::pair<int64_t, std::string>, TraceDelta>* traces,
                                 std::map<RollupKey, RollupDelta>* rollups) {
-    ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, "observations", "observation_state", project, id));
+    ASSIGN_OR_RETURN(auto loaded,
+                     LoadEntity(db, "observations", "observation_state", project, id, false));
     std::optional<ObservationRecord> before;
     ObservationRecord o;
     std::string blob;
-    if (!loaded && g.prepared) {
+    if (StillCurrent(g.prepared, loaded)) {
       o = std::move(std::get<ObservationRecord>(g.prepared->record));
       blob = std::move(g.prepared->blob);
+      if (g.prepared->before) before = std::move(std::get<ObservationRecord>(*g.prepared->before));
     } else {
+      if (loaded) {
+        ASSIGN_OR_RETURN(loaded, LoadEntity(db, "observations", "observation_state", project, id));
+      }
       EntityState state = loaded ? std::move(loaded->state) : EntityState();
       if (loaded) {
         before = MaterializeObservation(project_id, id, &state, nullptr, Payloads::kSkip);
@@ -1905,7 +2002,7 @@ class SqliteEventStore final : public EventStore {
                                   "total_cost = ?, input_tokens = ?, output_tokens = ?, "
                                   "total_tokens = ?, prompt_name = ?, prompt_version = ?, "
                                   "completion_start_time = ?, input_cost = ?, output_cost = ?, "
-                                  "updated_at = ? WHERE rowid = ?"));
+                                  "updated_at = ?, rev = rev + 1 WHERE rowid = ?"));
       int i = bind_common(st, 1);
       st->Bind(i, rowid);
       RETURN_IF_ERROR(st->Run());
@@ -1966,13 +2063,16 @@ class SqliteEventStore final : public EventStore {
 
   absl::Status WriteScore(Db& db, int64_t project, const std::string& project_id,
                           const std::string& id, GroupEntity& g, int64_t now) {
-    ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, "scores", "score_state", project, id));
+    ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, "scores", "score_state", project, id, false));
     ScoreRecord s;
     std::string blob;
-    if (!loaded && g.prepared) {
+    if (StillCurrent(g.prepared, loaded)) {
       s = std::move(std::get<ScoreRecord>(g.prepared->record));
       blob = std::move(g.prepared->blob);
     } else {
+      if (loaded) {
+        ASSIGN_OR_RETURN(loaded, LoadEntity(db, "scores", "score_state", project, id));
+      }
       EntityState state = loaded ? std::move(loaded->state) : EntityState();
       SortEvents(g.events);
       for (const IngestEvent* e : g.events) state.Apply(*e);
@@ -2013,7 +2113,7 @@ class SqliteEventStore final : public EventStore {
                                   "name = ?, value = ?, string_value = ?, source = ?, "
                                   "data_type = ?, timestamp = ?, environment = ?, config_id = ?, "
                                   "queue_id = ?, author_user_id = ?, observation_hash = ?, "
-                                  "updated_at = ? WHERE rowid = ?"));
+                                  "updated_at = ?, rev = rev + 1 WHERE rowid = ?"));
       int i = bind_common(st, 1);
       st->Bind(i, rowid);
       RETURN_IF_ERROR(st->Run());
