@@ -56,3 +56,38 @@ def test_parallel_clients_ingest_and_read(server_factory, round_):
     assert len(traces) == n_clients * n_batches * per_batch
     obs = api.get_json("/api/public/observations", {"environment": env, "limit": 1})
     assert obs["meta"]["totalItems"] == n_clients * n_batches * per_batch
+
+
+def test_concurrent_updates_of_one_entity_lose_nothing(api, env):
+    """Many requests update the same trace and observation at once. Updates are merged from a
+    snapshot and stored only if the row did not change meanwhile; every acknowledged update
+    must survive, whichever request wins each race."""
+    tid, sid = f"{env}-hot", f"{env}-hot-span"
+    api.ingest_ok([event("trace-create", {"id": tid, "name": "hot", "environment": env}),
+                   event("span-create", {"id": sid, "traceId": tid, "environment": env})])
+    n_clients, n_updates = 8, 6
+    start = threading.Barrier(n_clients)
+    failures: list[str] = []
+
+    def client(k: int):
+        own = Api(api.base)
+        start.wait()
+        for u in range(n_updates):
+            r = own.ingest([
+                event("trace-create", {"id": tid, "metadata": {f"c{k}u{u}": u}, "tags": [f"t{k}-{u}"]}),
+                event("span-update", {"id": sid, "traceId": tid, "metadata": {f"c{k}u{u}": u}}),
+            ])
+            if r.status_code != 207 or r.json().get("errors"):
+                failures.append(f"{r.status_code} {r.text[:200]}")
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(n_clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures[:3]
+    expected = {f"c{k}u{u}": u for k in range(n_clients) for u in range(n_updates)}
+    trace = api.trace(tid)
+    assert trace["metadata"] == expected
+    assert sorted(trace["tags"]) == sorted(f"t{k}-{u}" for k in range(n_clients) for u in range(n_updates))
+    assert api.observation(sid)["metadata"] == expected
