@@ -8,6 +8,7 @@
 #include "api/json_views.h"
 #include "api/metrics_api.h"
 #include "api/responses.h"
+#include "api/v2_reads_api.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/time_util.h"
@@ -731,6 +732,7 @@ void RegisterPublicApi(Router& r, PublicApiDeps deps) {
 
   r.Add("GET", "/api/public/projects", simple(&PublicApi::ListProjects));
   RegisterMetricsApi(r, deps);
+  RegisterV2ReadsApi(r, deps);
 }
 
 }  // namespace loupe
