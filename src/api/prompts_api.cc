@@ -12,71 +12,15 @@
 #include "api/json_views.h"
 #include "api/responses.h"
 #include "common/time_util.h"
+#include "storage/prompt_rules.h"
 
 namespace loupe {
 namespace {
 
 namespace json = boost::json;
 
-constexpr size_t kMaxNameLength = 255;
-constexpr size_t kMaxLabelLength = 36;
-constexpr size_t kMaxCommitMessageLength = 500;
 // Folder depth accepted for names sent as plain path segments.
 constexpr int kMaxNameSegments = 8;
-
-bool IsLabelChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
-}
-
-bool IsAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
-bool IsIdentifier(std::string_view s) {
-  if (s.empty() || !IsAsciiLetter(s[0])) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return IsAsciiLetter(c) || (c >= '0' && c <= '9') || c == '_'; });
-}
-
-// Empty when valid, else what is wrong.
-std::string LabelError(std::string_view label) {
-  if (label.empty() || label.size() > kMaxLabelLength) {
-    return "Label must be 1 to 36 characters long";
-  }
-  if (!std::all_of(label.begin(), label.end(), IsLabelChar)) {
-    return "Label must be lowercase alphanumeric with optional underscores, hyphens, or periods";
-  }
-  return "";
-}
-
-std::string NameError(std::string_view name) {
-  if (name.empty()) return "Enter a name";
-  if (name.size() > kMaxNameLength) return "Name must be at most 255 characters";
-  if (name.find('|') != std::string_view::npos) return "Prompt name cannot contain '|' character";
-  if (name == "new") return "Prompt name cannot be 'new'";
-  size_t lt = name.find('<');
-  if (lt != std::string_view::npos && name.find('>', lt) != std::string_view::npos) {
-    return "Text cannot contain HTML tags";
-  }
-  if (name.front() == '/') return "Name cannot start with a slash";
-  if (name.back() == '/') return "Name cannot end with a slash";
-  if (name.find("//") != std::string_view::npos) return "Name cannot contain consecutive slashes";
-  return "";
-}
-
-// The `{{variable}}` names of a text, as the SDKs' compile() sees them.
-std::set<std::string> MustacheVariables(std::string_view text) {
-  std::set<std::string> out;
-  size_t pos = 0;
-  while ((pos = text.find("{{", pos)) != std::string_view::npos) {
-    size_t end = text.find("}}", pos + 2);
-    if (end == std::string_view::npos) break;
-    std::string_view inner = text.substr(pos + 2, end - pos - 2);
-    while (!inner.empty() && inner.front() == ' ') inner.remove_prefix(1);
-    while (!inner.empty() && inner.back() == ' ') inner.remove_suffix(1);
-    if (IsIdentifier(inner)) out.emplace(inner);
-    pos = end + 2;
-  }
-  return out;
-}
 
 // Validates a chat message list and returns it in the stored shape: role
 // messages {role, content[, type: "chatmessage"]}, placeholders
@@ -91,7 +35,7 @@ absl::StatusOr<json::array> ValidateChatMessages(const json::array& messages) {
     const json::value* type = m->if_contains("type");
     if (type && type->is_string() && type->as_string() == "placeholder") {
       const json::value* name = m->if_contains("name");
-      if (!name || !name->is_string() || !IsIdentifier(name->as_string())) {
+      if (!name || !name->is_string() || !IsPromptIdentifier(name->as_string())) {
         return absl::InvalidArgumentError(
             where +
             ".name: Placeholder name must start with a letter and contain only alphanumeric "
@@ -109,7 +53,7 @@ absl::StatusOr<json::array> ValidateChatMessages(const json::array& messages) {
     if (!content || !content->is_string()) {
       return absl::InvalidArgumentError(where + ".content: Required string");
     }
-    std::set<std::string> vars = MustacheVariables(content->as_string());
+    std::set<std::string> vars = PromptVariables(content->as_string());
     variables.insert(vars.begin(), vars.end());
     json::object stored{{"role", *role}, {"content", *content}};
     if (type && type->is_string() && type->as_string() == "chatmessage") {
@@ -137,7 +81,7 @@ absl::StatusOr<NewPromptVersion> ParseCreateBody(const json::object& body, bool 
   const json::value* name = body.if_contains("name");
   if (!name || !name->is_string()) return absl::InvalidArgumentError("name: Required string");
   v.name = std::string(name->as_string());
-  if (std::string e = NameError(v.name); !e.empty()) {
+  if (std::string e = PromptNameError(v.name); !e.empty()) {
     return absl::InvalidArgumentError("name: " + e);
   }
 
@@ -173,7 +117,7 @@ absl::StatusOr<NewPromptVersion> ParseCreateBody(const json::object& body, bool 
     if (!labels->is_array()) return absl::InvalidArgumentError("labels: Expected array");
     for (const json::value& l : labels->as_array()) {
       if (!l.is_string()) return absl::InvalidArgumentError("labels: Expected array of strings");
-      if (std::string e = LabelError(l.as_string()); !e.empty()) {
+      if (std::string e = PromptLabelError(l.as_string()); !e.empty()) {
         return absl::InvalidArgumentError("labels: " + e + " ('" + std::string(l.as_string()) +
                                           "')");
       }
@@ -199,7 +143,7 @@ absl::StatusOr<NewPromptVersion> ParseCreateBody(const json::object& body, bool 
     if (active->as_bool()) v.labels.push_back(kProductionPromptLabel);
   } else if (const json::value* msg = body.if_contains("commitMessage"); msg && !msg->is_null()) {
     if (!msg->is_string()) return absl::InvalidArgumentError("commitMessage: Expected string");
-    if (msg->as_string().size() > kMaxCommitMessageLength) {
+    if (msg->as_string().size() > kMaxPromptCommitMessageLength) {
       return absl::InvalidArgumentError(
           "commitMessage: String must contain at most 500 character(s)");
     }
@@ -398,7 +342,7 @@ class PromptApi {
         return InvalidRequest(
             "newLabels: The 'latest' label is reserved and assigned automatically");
       }
-      if (std::string e = LabelError(l.as_string()); !e.empty()) {
+      if (std::string e = PromptLabelError(l.as_string()); !e.empty()) {
         return InvalidRequest("newLabels: " + e + " ('" + std::string(l.as_string()) + "')");
       }
       list.emplace_back(l.as_string());

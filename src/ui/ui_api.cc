@@ -17,6 +17,7 @@
 #include "common/time_util.h"
 #include "query/filter.h"
 #include "query/metrics.h"
+#include "storage/prompt_rules.h"
 #include "ui/session_auth.h"
 #include "ui/static_assets.h"
 
@@ -157,61 +158,6 @@ double Ms(std::chrono::steady_clock::time_point since) {
 
 // ---- prompts, datasets and scores: validation and JSON shapes
 
-constexpr size_t kMaxPromptNameLength = 255;
-constexpr size_t kMaxPromptLabelLength = 36;
-constexpr size_t kMaxCommitMessageLength = 500;
-
-bool IsPromptLabelChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
-}
-
-bool IsIdentifier(std::string_view s) {
-  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
-  if (s.empty() || !letter(s[0])) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [&](char c) { return letter(c) || (c >= '0' && c <= '9') || c == '_'; });
-}
-
-// Empty when valid, else what is wrong (the public API's rules).
-std::string PromptLabelError(std::string_view label) {
-  if (label.empty() || label.size() > kMaxPromptLabelLength) {
-    return "Label must be 1 to 36 characters long";
-  }
-  if (!std::all_of(label.begin(), label.end(), IsPromptLabelChar)) {
-    return "Label must be lowercase alphanumeric with optional underscores, hyphens, or periods";
-  }
-  return "";
-}
-
-std::string PromptNameError(std::string_view name) {
-  if (name.empty()) return "Enter a name";
-  if (name.size() > kMaxPromptNameLength) return "Name must be at most 255 characters";
-  if (name.find('|') != std::string_view::npos) return "Prompt name cannot contain '|' character";
-  if (name == "new") return "Prompt name cannot be 'new'";
-  size_t lt = name.find('<');
-  if (lt != std::string_view::npos && name.find('>', lt) != std::string_view::npos) {
-    return "Text cannot contain HTML tags";
-  }
-  if (name.front() == '/') return "Name cannot start with a slash";
-  if (name.back() == '/') return "Name cannot end with a slash";
-  if (name.find("//") != std::string_view::npos) return "Name cannot contain consecutive slashes";
-  return "";
-}
-
-// The `{{variable}}` names of a text.
-std::set<std::string> MustacheVariables(std::string_view text) {
-  std::set<std::string> out;
-  size_t pos = 0;
-  while ((pos = text.find("{{", pos)) != std::string_view::npos) {
-    size_t end = text.find("}}", pos + 2);
-    if (end == std::string_view::npos) break;
-    std::string inner = Trim(std::string(text.substr(pos + 2, end - pos - 2)));
-    if (IsIdentifier(inner)) out.insert(inner);
-    pos = end + 2;
-  }
-  return out;
-}
-
 // A chat prompt in the stored shape: {role, content} messages and
 // {type: "placeholder", name} placeholders.
 absl::StatusOr<json::array> ChatMessages(const json::array& messages) {
@@ -223,7 +169,7 @@ absl::StatusOr<json::array> ChatMessages(const json::array& messages) {
     if (!m) return absl::InvalidArgumentError(where + ": expected an object");
     if (StringField(*m, "type") == "placeholder") {
       std::string name = Trim(StringField(*m, "name"));
-      if (!IsIdentifier(name)) {
+      if (!IsPromptIdentifier(name)) {
         return absl::InvalidArgumentError(
             where +
             ": a placeholder name must start with a letter and contain only letters, digits "
@@ -241,7 +187,7 @@ absl::StatusOr<json::array> ChatMessages(const json::array& messages) {
     if (!content || !content->is_string()) {
       return absl::InvalidArgumentError(where + ": the content must be text");
     }
-    std::set<std::string> vars = MustacheVariables(content->as_string());
+    std::set<std::string> vars = PromptVariables(content->as_string());
     variables.insert(vars.begin(), vars.end());
     out.push_back(json::object{{"role", *role}, {"content", *content}});
   }
@@ -326,7 +272,7 @@ absl::StatusOr<NewPromptVersion> ParseNewPromptVersion(const json::object& body,
     v.tags = std::move(*list);
   }
   std::string msg = Trim(StringField(body, "commitMessage"));
-  if (msg.size() > kMaxCommitMessageLength) {
+  if (msg.size() > kMaxPromptCommitMessageLength) {
     return absl::InvalidArgumentError("The commit message can have at most 500 characters");
   }
   if (!msg.empty()) v.commit_message = std::move(msg);
