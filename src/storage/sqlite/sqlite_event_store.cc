@@ -627,19 +627,11 @@ class SqliteEventStore final : public EventStore {
 
     auto lease = readers_.Acquire();
     Db& db = lease.db();
-    ASSIGN_OR_RETURN(Stmt * count, db.Prepare("SELECT COUNT(*) FROM traces t" + where));
-    int i = 1;
-    count->Bind(i++, *project);
-    for (auto& b : binds) b(*count, i);
-    ASSIGN_OR_RETURN(bool has, count->Step());
-    result.total_items = has ? count->Int(0) : 0;
-    count->Reset();
+    ASSIGN_OR_RETURN(result.total_items, CountRows(db, "traces t" + where, *project, binds));
 
     ASSIGN_OR_RETURN(Stmt * st, db.Prepare(std::string(kTraceSelect) + where + " ORDER BY " +
                                            order + dir + ", t.rowid" + dir + " LIMIT ? OFFSET ?"));
-    i = 1;
-    st->Bind(i++, *project);
-    for (auto& b : binds) b(*st, i);
+    int i = BindAll(*st, *project, binds);
     st->Bind(i++, q.page.limit);
     st->Bind(i++, static_cast<int64_t>(q.page.page - 1) * q.page.limit);
     while (true) {
@@ -794,14 +786,9 @@ class SqliteEventStore final : public EventStore {
     AppendKeyset(q.keyset, "o.start_time", "o.id", &where, &binds);
     auto lease = readers_.Acquire();
     Db& db = lease.db();
-    int i = 1;
     if (!q.keyset.enabled) {
-      ASSIGN_OR_RETURN(Stmt * count, db.Prepare("SELECT COUNT(*) FROM observations o" + where));
-      count->Bind(i++, *project);
-      for (auto& b : binds) b(*count, i);
-      ASSIGN_OR_RETURN(bool has, count->Step());
-      result.total_items = has ? count->Int(0) : 0;
-      count->Reset();
+      ASSIGN_OR_RETURN(result.total_items,
+                       CountRows(db, "observations o" + where, *project, binds));
     }
     // The keyset order breaks ties on id so that a (time, id) position
     // identifies one row; the offset listing keeps insertion order.
@@ -809,9 +796,7 @@ class SqliteEventStore final : public EventStore {
                                          : " ORDER BY o.start_time DESC, o.rowid DESC";
     ASSIGN_OR_RETURN(Stmt * st, db.Prepare(std::string(kObservationSelect) + where + order +
                                            " LIMIT ? OFFSET ?"));
-    i = 1;
-    st->Bind(i++, *project);
-    for (auto& b : binds) b(*st, i);
+    int i = BindAll(*st, *project, binds);
     st->Bind(i++, q.page.limit);
     st->Bind(i++,
              q.keyset.enabled ? int64_t{0} : static_cast<int64_t>(q.page.page - 1) * q.page.limit);
@@ -1008,23 +993,15 @@ class SqliteEventStore final : public EventStore {
     AppendKeyset(q.keyset, "s.timestamp", "s.id", &where, &binds);
     auto lease = readers_.Acquire();
     Db& db = lease.db();
-    int i = 1;
     if (!q.keyset.enabled) {
-      ASSIGN_OR_RETURN(Stmt * count, db.Prepare("SELECT COUNT(*) FROM scores s" + where));
-      count->Bind(i++, *project);
-      for (auto& b : binds) b(*count, i);
-      ASSIGN_OR_RETURN(bool has, count->Step());
-      result.total_items = has ? count->Int(0) : 0;
-      count->Reset();
+      ASSIGN_OR_RETURN(result.total_items, CountRows(db, "scores s" + where, *project, binds));
     }
     // See ListObservations for why the keyset order breaks ties on id.
     const char* order = q.keyset.enabled ? " ORDER BY s.timestamp DESC, s.id DESC"
                                          : " ORDER BY s.timestamp DESC, s.rowid DESC";
     ASSIGN_OR_RETURN(Stmt * st,
                      db.Prepare(std::string(kScoreSelect) + where + order + " LIMIT ? OFFSET ?"));
-    i = 1;
-    st->Bind(i++, *project);
-    for (auto& b : binds) b(*st, i);
+    int i = BindAll(*st, *project, binds);
     st->Bind(i++, q.page.limit);
     st->Bind(i++,
              q.keyset.enabled ? int64_t{0} : static_cast<int64_t>(q.page.page - 1) * q.page.limit);
@@ -1105,19 +1082,11 @@ class SqliteEventStore final : public EventStore {
     AddInList(" AND environment", q.environments, &where, &binds);
     auto lease = readers_.Acquire();
     Db& db = lease.db();
-    ASSIGN_OR_RETURN(Stmt * count, db.Prepare("SELECT COUNT(*) FROM sessions" + where));
-    int i = 1;
-    count->Bind(i++, *project);
-    for (auto& b : binds) b(*count, i);
-    ASSIGN_OR_RETURN(bool has, count->Step());
-    result.total_items = has ? count->Int(0) : 0;
-    count->Reset();
+    ASSIGN_OR_RETURN(result.total_items, CountRows(db, "sessions" + where, *project, binds));
     ASSIGN_OR_RETURN(Stmt * st,
                      db.Prepare("SELECT id, environment, created_at FROM sessions" + where +
                                 " ORDER BY created_at DESC, id LIMIT ? OFFSET ?"));
-    i = 1;
-    st->Bind(i++, *project);
-    for (auto& b : binds) b(*st, i);
+    int i = BindAll(*st, *project, binds);
     st->Bind(i++, q.page.limit);
     st->Bind(i++, static_cast<int64_t>(q.page.page - 1) * q.page.limit);
     while (true) {
@@ -1452,6 +1421,28 @@ class SqliteEventStore final : public EventStore {
   static constexpr const char* kScoreSelect =
       "SELECT s.rowid, s.id, s.created_at, s.updated_at, st.state FROM scores s JOIN score_state "
       "st ON st.rowid = s.rowid";
+
+  using Binds = std::vector<std::function<void(Stmt&, int&)>>;
+
+  // Binds the project and then the filter values, in the order the WHERE
+  // clause names them; returns the next parameter index.
+  static int BindAll(Stmt& st, int64_t project, const Binds& binds) {
+    int i = 1;
+    st.Bind(i++, project);
+    for (const auto& b : binds) b(st, i);
+    return i;
+  }
+
+  // COUNT(*) over `from_where` ("table alias WHERE ..."), a page's totalItems.
+  static absl::StatusOr<int64_t> CountRows(Db& db, const std::string& from_where, int64_t project,
+                                           const Binds& binds) {
+    ASSIGN_OR_RETURN(Stmt * count, db.Prepare("SELECT COUNT(*) FROM " + from_where));
+    BindAll(*count, project, binds);
+    ASSIGN_OR_RETURN(bool has, count->Step());
+    int64_t n = has ? count->Int(0) : 0;
+    count->Reset();
+    return n;
+  }
 
   // `select` with "INDEXED BY index" after its `table_alias` ("traces t").
   // The per-id and per-trace lookups name their index because an ORDER BY on
