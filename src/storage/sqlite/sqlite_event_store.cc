@@ -566,15 +566,7 @@ class SqliteEventStore final : public EventStore {
                                         " WHERE t.project = ? AND t.id_hash = ? AND "
                                         "t.present = 1"));
     st->Bind(1, *project).Bind(2, IdHash64(id));
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, st->Step());
-      if (!row) break;
-      if (st->Text(1) != id) continue;
-      ASSIGN_OR_RETURN(TraceRecord rec, ReadTraceRow(*st, project_id));
-      st->Reset();
-      return std::optional<TraceRecord>(std::move(rec));
-    }
-    return std::optional<TraceRecord>();
+    return FindById<TraceRecord>(*st, id, [&](Stmt& row) { return ReadTraceRow(row, project_id); });
   }
 
   absl::StatusOr<PageResult<TraceRecord>> ListTraces(const std::string& project_id,
@@ -585,9 +577,7 @@ class SqliteEventStore final : public EventStore {
     std::string where = " WHERE t.project = ? AND t.present = 1";
     std::vector<std::function<void(Stmt&, int&)>> binds;
     auto add_eq = [&](const char* col, const std::optional<std::string>& v) {
-      if (!v) return;
-      where += std::string(" AND t.") + col + " = ?";
-      binds.push_back([v](Stmt& s, int& i) { s.Bind(i++, *v); });
+      AddEquals("t.", col, v, &where, &binds);
     };
     add_eq("user_id", q.user_id);
     add_eq("name", q.name);
@@ -732,15 +722,8 @@ class SqliteEventStore final : public EventStore {
                                                            "observations_by_id") +
                                                    " WHERE o.project = ? AND o.id_hash = ?"));
     st->Bind(1, *project).Bind(2, IdHash64(id));
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, st->Step());
-      if (!row) break;
-      if (st->Text(1) != id) continue;
-      ASSIGN_OR_RETURN(auto rec, ReadObservationRow(*st, project_id));
-      st->Reset();
-      return std::optional<ObservationRecord>(std::move(rec));
-    }
-    return std::optional<ObservationRecord>();
+    return FindById<ObservationRecord>(
+        *st, id, [&](Stmt& row) { return ReadObservationRow(row, project_id); });
   }
 
   absl::StatusOr<PageResult<ObservationRecord>> ListObservations(
@@ -751,9 +734,7 @@ class SqliteEventStore final : public EventStore {
     std::string where = " WHERE o.project = ?";
     std::vector<std::function<void(Stmt&, int&)>> binds;
     auto add_eq = [&](const char* col, const std::optional<std::string>& v) {
-      if (!v) return;
-      where += std::string(" AND o.") + col + " = ?";
-      binds.push_back([v](Stmt& s, int& i) { s.Bind(i++, *v); });
+      AddEquals("o.", col, v, &where, &binds);
     };
     add_eq("name", q.name);
     add_eq("type", q.type);
@@ -920,15 +901,7 @@ class SqliteEventStore final : public EventStore {
                      lease.db().Prepare(Indexed(kScoreSelect, "scores s", "scores_by_id") +
                                         " WHERE s.project = ? AND s.id_hash = ?"));
     st->Bind(1, *project).Bind(2, IdHash64(id));
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, st->Step());
-      if (!row) break;
-      if (st->Text(1) != id) continue;
-      ASSIGN_OR_RETURN(auto rec, ReadScoreRow(*st, project_id));
-      st->Reset();
-      return std::optional<ScoreRecord>(std::move(rec));
-    }
-    return std::optional<ScoreRecord>();
+    return FindById<ScoreRecord>(*st, id, [&](Stmt& row) { return ReadScoreRow(row, project_id); });
   }
 
   absl::StatusOr<PageResult<ScoreRecord>> ListScores(const std::string& project_id,
@@ -939,9 +912,7 @@ class SqliteEventStore final : public EventStore {
     std::string where = " WHERE s.project = ?";
     std::vector<std::function<void(Stmt&, int&)>> binds;
     auto add_eq = [&](const char* col, const std::optional<std::string>& v) {
-      if (!v) return;
-      where += std::string(" AND s.") + col + " = ?";
-      binds.push_back([v](Stmt& s, int& i) { s.Bind(i++, *v); });
+      AddEquals("s.", col, v, &where, &binds);
     };
     add_eq("name", q.name);
     add_eq("source", q.source);
@@ -1456,6 +1427,32 @@ class SqliteEventStore final : public EventStore {
       out.insert(at + table_alias.size(), " INDEXED BY " + std::string(index));
     }
     return out;
+  }
+
+  // Steps a statement selecting rows by (project, id hash) with the id in
+  // column 1 and reads the row whose id really is `id` (hashes can collide).
+  template <typename Record, typename Reader>
+  static absl::StatusOr<std::optional<Record>> FindById(Stmt& st, const std::string& id,
+                                                        Reader read) {
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      if (st.Text(1) != id) continue;
+      ASSIGN_OR_RETURN(Record rec, read(st));
+      st.Reset();
+      return std::optional<Record>(std::move(rec));
+    }
+    st.Reset();
+    return std::optional<Record>();
+  }
+
+  // " AND <alias><column> = ?" when `value` is set.
+  static void AddEquals(std::string_view alias, std::string_view column,
+                        const std::optional<std::string>& value, std::string* where,
+                        std::vector<std::function<void(Stmt&, int&)>>* binds) {
+    if (!value) return;
+    *where += " AND " + std::string(alias) + std::string(column) + " = ?";
+    binds->push_back([v = *value](Stmt& s, int& i) { s.Bind(i++, v); });
   }
 
   static void AddInList(const std::string& prefix, const std::vector<std::string>& values,
