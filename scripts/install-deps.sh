@@ -9,9 +9,12 @@ PACKAGES=(
   libabsl-dev                              # Status/StatusOr vocabulary
   libsqlite3-dev                           # embedded storage
   libre2-dev                               # model price regex matching
+  libvalijson-dev                          # JSON Schema checks of dataset items
   libzstd-dev zlib1g-dev                   # payload compression, gzip bodies
-  libssl-dev                               # SHA-256, CSPRNG
+  libssl-dev                               # SHA-256, CSPRNG, HMAC (SigV4)
+  libcurl4-openssl-dev                     # S3 client (LANGFUSE_S3_*)
   libargon2-dev                            # password hashing
+  libjemalloc-dev                          # allocator: less CPU per request, memory returned when idle
   libgtest-dev libgmock-dev                # unit tests
   libbenchmark-dev                         # micro-benchmarks
   clang-format                             # style check in make test

@@ -3,13 +3,13 @@
 //   loupe [serve]     start the server (the default)
 //   loupe version     print the version
 
-#include <malloc.h>
 #include <signal.h>
 
 #include <cstdio>
 #include <cstring>
 
 #include "common/log.h"
+#include "common/memory.h"
 #include "server/config.h"
 #include "server/server.h"
 
@@ -35,9 +35,7 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  // glibc gives each busy thread its own malloc arena; with a pool of request
-  // threads that multiplies the memory an idle server keeps. A few suffice.
-  mallopt(M_ARENA_MAX, 2);
+  loupe::ConfigureAllocator();
 
   loupe::InitLoggingFromEnv();
   auto config = loupe::ConfigFromEnv();

@@ -4,6 +4,10 @@
 #   tests/run-integration.sh                 # setup (no-op when done) + all tests
 #   tests/run-integration.sh -k ingestion    # extra args go to pytest
 #
+# tests/scaleout starts the services it needs (OpenStack Swift with s3api, installed on first
+# use) through scripts/start-services.sh in its temporary directory, on free ports, and stops
+# them with scripts/stop-services.sh; a service that cannot start fails those tests.
+#
 # Env: LOUPE_BIN (default build/release/loupe), LOUPE_SKIP_LITELLM=1, LOUPE_SKIP_NODE=1,
 #      LOUPE_KEEP_TMP=1 (keep the servers' data dirs and logs), LOUPE_TEST_LOG_LEVEL (default info).
 set -euo pipefail

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <climits>
+#include <map>
 #include <memory>
 
+#include "api/experiments_api.h"
 #include "api/handler_support.h"
+#include "api/json_schema.h"
 #include "api/json_views.h"
 #include "api/responses.h"
 #include "common/time_util.h"
@@ -16,15 +19,11 @@ namespace json = boost::json;
 
 constexpr size_t kMaxItemIdLength = 255;
 
-json::value OptString(const std::optional<std::string>& s) {
-  return s ? json::value(*s) : json::value(nullptr);
-}
-
 json::object DatasetJson(const DatasetRecord& d) {
   json::object o;
   o["id"] = d.id;
   o["name"] = d.name;
-  o["description"] = OptString(d.description);
+  o["description"] = StringOrNull(d.description);
   o["metadata"] = d.metadata;
   o["inputSchema"] = d.input_schema;
   o["expectedOutputSchema"] = d.expected_output_schema;
@@ -41,8 +40,8 @@ json::object ItemJson(const DatasetItemRecord& i) {
   o["input"] = i.input;
   o["expectedOutput"] = i.expected_output;
   o["metadata"] = i.metadata;
-  o["sourceTraceId"] = OptString(i.source_trace_id);
-  o["sourceObservationId"] = OptString(i.source_observation_id);
+  o["sourceTraceId"] = StringOrNull(i.source_trace_id);
+  o["sourceObservationId"] = StringOrNull(i.source_observation_id);
   o["datasetId"] = i.dataset_id;
   o["datasetName"] = i.dataset_name;
   o["createdAt"] = FormatIsoMillis(i.created_at_ms);
@@ -57,7 +56,7 @@ json::object RunJson(const DatasetRunRecord& r) {
   json::object o;
   o["id"] = r.id;
   o["name"] = r.name;
-  o["description"] = OptString(r.description);
+  o["description"] = StringOrNull(r.description);
   o["metadata"] = r.metadata;
   o["datasetId"] = r.dataset_id;
   o["datasetName"] = r.dataset_name;
@@ -73,7 +72,7 @@ json::object RunItemJson(const DatasetRunItemRecord& i) {
   o["datasetRunName"] = i.dataset_run_name;
   o["datasetItemId"] = i.dataset_item_id;
   o["traceId"] = i.trace_id;
-  o["observationId"] = OptString(i.observation_id);
+  o["observationId"] = StringOrNull(i.observation_id);
   o["createdAt"] = FormatIsoMillis(i.created_at_ms);
   o["updatedAt"] = FormatIsoMillis(i.updated_at_ms);
   return o;
@@ -114,11 +113,64 @@ absl::StatusOr<DatasetUpsert> ParseDatasetBody(const json::object& body) {
     std::optional<json::value> schema = OptionalJson(body, key);
     if (schema && !schema->is_object() && !schema->is_bool()) {
       if (error.empty()) error = std::string(key) + ": Expected a JSON Schema (object)";
+    } else if (schema && error.empty()) {
+      auto compiled = JsonSchema::Compile(*schema);
+      if (!compiled.ok()) {
+        error = std::string(key) +
+                ": Must be a valid JSON Schema: " + std::string(compiled.status().message());
+      }
     }
     (std::string_view(key) == "inputSchema" ? u.input_schema : u.expected_output_schema) = schema;
   }
   if (!error.empty()) return absl::InvalidArgumentError(error);
   return u;
+}
+
+// Enforces a dataset's inputSchema / expectedOutputSchema on its items,
+// compiling each schema once per request. `on_schema_change` words the
+// error for a dataset whose new schemas an existing item fails.
+DatasetItemCheck SchemaCheck(bool on_schema_change) {
+  struct Compiled {
+    bool done = false;
+    json::value source;
+    absl::StatusOr<std::unique_ptr<JsonSchema>> schema;
+  };
+  auto cache = std::make_shared<std::map<std::string, Compiled>>();
+  return [cache, on_schema_change](const DatasetRecord& d,
+                                   const DatasetItemRecord& item) -> absl::Status {
+    struct Field {
+      const char* schema_key;
+      const char* value_key;
+      const json::value& schema;
+      const json::value& value;
+    };
+    for (const Field& f : {Field{"inputSchema", "input", d.input_schema, item.input},
+                           Field{"expectedOutputSchema", "expectedOutput", d.expected_output_schema,
+                                 item.expected_output}}) {
+      if (f.schema.is_null()) continue;
+      Compiled& c = (*cache)[f.schema_key];
+      if (!c.done || c.source != f.schema) {
+        c.done = true;
+        c.source = f.schema;
+        c.schema = JsonSchema::Compile(f.schema);
+      }
+      if (!c.schema.ok()) {
+        return absl::InvalidArgumentError(
+            std::string(f.schema_key) + " of dataset '" + d.name +
+            "' cannot be enforced: " + std::string(c.schema.status().message()));
+      }
+      absl::Status s = (*c.schema)->Validate(f.value);
+      if (s.ok()) continue;
+      if (on_schema_change) {
+        return absl::InvalidArgumentError(std::string(f.schema_key) + ": dataset item " + item.id +
+                                          " does not match it: " + std::string(s.message()));
+      }
+      return absl::InvalidArgumentError(std::string(f.value_key) + " does not match the " +
+                                        f.schema_key + " of dataset '" + d.name +
+                                        "': " + std::string(s.message()));
+    }
+    return absl::OkStatus();
+  };
 }
 
 class DatasetApi {
@@ -134,6 +186,7 @@ class DatasetApi {
     if (!body.ok()) return StatusResponse(body.status());
     auto upsert = ParseDatasetBody(*body);
     if (!upsert.ok()) return StatusResponse(upsert.status());
+    upsert->check = SchemaCheck(/*on_schema_change=*/true);
     auto dataset = d_.datasets->UpsertDataset(auth->project_id, *upsert);
     if (!dataset.ok()) return StatusResponse(dataset.status());
     json::object o = DatasetJson(*dataset);
@@ -221,6 +274,7 @@ class DatasetApi {
           "status: Invalid enum value. Expected 'ACTIVE' | 'ARCHIVED', received '" + *u.status +
           "'");
     }
+    u.check = SchemaCheck(/*on_schema_change=*/false);
     auto item = d_.datasets->UpsertItem(auth->project_id, u);
     if (!item.ok()) return StatusResponse(item.status());
     return JsonResponse(200, ItemJson(*item));
@@ -436,6 +490,7 @@ class DatasetApi {
 }  // namespace
 
 void RegisterDatasetApi(Router& r, DatasetApiDeps deps) {
+  RegisterExperimentsApi(r, deps);
   auto api = std::make_shared<DatasetApi>(deps);
   r.Add("POST", "/api/public/v2/datasets",
         [api](HttpRequest& req, const PathParams&) { return api->CreateDataset(req, false); });

@@ -94,6 +94,23 @@ HttpResponse NoContent() {
   return r;
 }
 
+std::vector<std::string> SplitCommas(std::string_view v) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= v.size()) {
+    size_t j = v.find(',', i);
+    if (j == std::string_view::npos) j = v.size();
+    std::string part(v.substr(i, j - i));
+    // Surrounding blanks are accidental ("a, b") and never part of a name.
+    size_t b = part.find_first_not_of(' ');
+    size_t e = part.find_last_not_of(' ');
+    part = b == std::string::npos ? "" : part.substr(b, e - b + 1);
+    if (!part.empty()) out.push_back(std::move(part));
+    i = j + 1;
+  }
+  return out;
+}
+
 std::optional<std::string> OptionalStringMember(const json::object& o, std::string_view key,
                                                 std::string* error) {
   const json::value* v = o.if_contains(key);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "auth/api_key_auth.h"
@@ -55,6 +56,10 @@ Paging ReadPaging(QueryReader& q, int default_limit, int min_page = 1);
 
 // 204 with no body.
 HttpResponse NoContent();
+
+// The non-empty items of a comma-separated list ("a, b,,c" → a, b, c), as
+// the list-valued query parameters take them.
+std::vector<std::string> SplitCommas(std::string_view v);
 
 // Optional string member: absent or null → nullopt; other non-strings set
 // `*error`.

@@ -222,6 +222,55 @@ json::object ScoreJson(const ScoreRecord& s) {
   return o;
 }
 
+json::object ScoreV3Json(const ScoreRecord& s, bool details, bool subject, bool annotation) {
+  json::object o;
+  o["id"] = s.id;
+  o["projectId"] = s.project_id;
+  o["name"] = s.name;
+  o["dataType"] = s.data_type;
+  // The value's JSON type follows the data type.
+  if (s.data_type == "NUMERIC") {
+    o["value"] = s.value.value_or(0);
+  } else if (s.data_type == "BOOLEAN") {
+    o["value"] = s.value.value_or(0) != 0;
+  } else {
+    o["value"] = s.string_value.value_or("");
+  }
+  o["source"] = s.source;
+  o["timestamp"] = FormatIsoMillis(s.timestamp_ms);
+  o["environment"] = s.environment;
+  o["createdAt"] = FormatIsoMillis(s.created_at_ms);
+  o["updatedAt"] = FormatIsoMillis(s.updated_at_ms);
+  if (details) {
+    o["comment"] = Opt(s.comment);
+    o["configId"] = Opt(s.config_id);
+    o["metadata"] = s.metadata;
+  }
+  if (annotation) {
+    o["authorUserId"] = Opt(s.author_user_id);
+    o["queueId"] = Opt(s.queue_id);
+  }
+  if (subject) {
+    json::object sub;
+    if (s.observation_id) {
+      sub["kind"] = "observation";
+      sub["id"] = *s.observation_id;
+      sub["traceId"] = Opt(s.trace_id);
+    } else if (s.trace_id) {
+      sub["kind"] = "trace";
+      sub["id"] = *s.trace_id;
+    } else if (s.session_id) {
+      sub["kind"] = "session";
+      sub["id"] = *s.session_id;
+    } else if (s.dataset_run_id) {
+      sub["kind"] = "experiment";
+      sub["id"] = *s.dataset_run_id;
+    }
+    o["subject"] = sub.empty() ? json::value(nullptr) : json::value(std::move(sub));
+  }
+  return o;
+}
+
 json::object SessionJson(const SessionRecord& s) {
   json::object o;
   o["id"] = s.id;
@@ -230,6 +279,8 @@ json::object SessionJson(const SessionRecord& s) {
   o["environment"] = s.environment;
   return o;
 }
+
+json::value StringOrNull(const std::optional<std::string>& s) { return Opt(s); }
 
 json::object MetaJson(int page, int limit, int64_t total_items) {
   json::object m;

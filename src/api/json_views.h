@@ -4,6 +4,7 @@
 // ObservationView, Score, Session), built from stored records. Field names,
 // nullability and units follow what the Langfuse server returns.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,14 @@ boost::json::object TraceWithDetailsJson(const TraceRecord& t,
 
 boost::json::object ObservationJson(const ObservationRecord& o);
 boost::json::object ScoreJson(const ScoreRecord& s);
+// ScoreV3 (v3 scores, experiments): the core fields, plus the field groups
+// asked for (details: comment, configId, metadata; subject: what the score
+// is attached to; annotation: authorUserId, queueId).
+boost::json::object ScoreV3Json(const ScoreRecord& s, bool details, bool subject, bool annotation);
 boost::json::object SessionJson(const SessionRecord& s);
+
+// The string, or null when absent.
+boost::json::value StringOrNull(const std::optional<std::string>& s);
 
 // {page, limit, totalItems, totalPages}
 boost::json::object MetaJson(int page, int limit, int64_t total_items);

@@ -32,6 +32,10 @@ constexpr std::string_view kUploadPurpose = "media-upload";
 constexpr std::string_view kDownloadPurpose = "media-download";
 constexpr int64_t kDefaultMaxContentLength = 1000000000;  // Langfuse's 1e9
 constexpr size_t kDefaultUploadBodyLimit = size_t{1} << 30;
+// Direct uploads to a store that reports no checksum are verified by reading
+// the object back, up to this size.
+constexpr int64_t kMaxReadBackBytes = int64_t{100} << 20;
+constexpr int64_t kMaxPresignedTtl = 7 * 24 * 3600;  // S3's limit
 
 // MediaContentType of the OpenAPI spec.
 constexpr std::array<std::string_view, 52> kContentTypes = {
@@ -175,11 +179,12 @@ HttpResponse AccessDenied(const absl::Status& s) {
 class MediaApi {
  public:
   MediaApi(MediaApiDeps deps, MediaSettings settings, std::unique_ptr<MediaStore> store,
-           std::unique_ptr<BlobStore> blobs, std::string secret)
+           std::unique_ptr<BlobStore> blobs, bool direct, std::string secret)
       : d_(std::move(deps)),
         settings_(settings),
         store_(std::move(store)),
         blobs_(std::move(blobs)),
+        direct_(direct),
         signer_(std::move(secret)) {
     while (!d_.public_url.empty() && d_.public_url.back() == '/') d_.public_url.pop_back();
   }
@@ -234,16 +239,26 @@ class MediaApi {
     link.media_id = media->id;
     if (absl::Status s = store_->Link(link); !s.ok()) return StatusResponse(s);
 
+    auto current = Current(*std::move(media));
+    if (!current.ok()) return StatusResponse(current.status());
+    const auto& [m, uploaded] = *current;
     json::object out;
-    out["mediaId"] = media->id;
-    auto uploaded = IsUploaded(*media);
-    if (!uploaded.ok()) return StatusResponse(uploaded.status());
-    if (*uploaded && media->content_type == declared.content_type) {
+    out["mediaId"] = m.id;
+    if (uploaded && m.content_type == declared.content_type) {
       out["uploadUrl"] = nullptr;
+    } else if (direct_) {
+      // The signed headers bind the upload to what was declared, as
+      // Langfuse's presigned PUT does; the SDKs send exactly these.
+      auto url = blobs_->PresignedUrl("PUT", m.blob_key, settings_.upload_url_ttl_s,
+                                      {{"Content-Type", declared.content_type},
+                                       {"Content-Length", std::to_string(declared.content_length)},
+                                       {"x-amz-checksum-sha256", declared.sha256_hash}});
+      if (!url.ok()) return StatusResponse(url.status());
+      out["uploadUrl"] = *url;
     } else {
       json::object payload;
       payload["p"] = auth->project_id;
-      payload["m"] = media->id;
+      payload["m"] = m.id;
       payload["t"] = declared.content_type;
       payload["l"] = declared.content_length;
       payload["h"] = declared.sha256_hash;
@@ -327,6 +342,18 @@ class MediaApi {
       return ErrorResponse(404, "LangfuseNotFoundError", "Media not found");
     }
     if (!s.ok()) return StatusResponse(s);
+    if (direct_ && r.http_status >= 200 && r.http_status < 300) {
+      // The client says its upload to the store succeeded: check and record
+      // it now. A failure here is not the client's: the report is kept and
+      // the next read checks again.
+      auto media = store_->Get(auth->project_id, p.at("mediaId"));
+      absl::Status synced = media.status();
+      if (media.ok() && *media) synced = Current(**std::move(media)).status();
+      if (!synced.ok()) {
+        LogWarn("media upload report kept; checking the stored object failed",
+                {{"media_id", p.at("mediaId")}, {"error", synced.ToString()}});
+      }
+    }
     return NoContentResponse();
   }
 
@@ -336,25 +363,33 @@ class MediaApi {
     auto media = store_->Get(auth->project_id, p.at("mediaId"));
     if (!media.ok()) return StatusResponse(media.status());
     if (!*media) return ErrorResponse(404, "LangfuseNotFoundError", "Media not found");
-    const MediaRecord& m = **media;
-    auto uploaded = IsUploaded(m);
-    if (!uploaded.ok()) return StatusResponse(uploaded.status());
-    if (!*uploaded) {
+    auto current = Current(**std::move(media));
+    if (!current.ok()) return StatusResponse(current.status());
+    const auto& [m, uploaded] = *current;
+    if (!uploaded) {
       const bool failed = m.upload_http_status && *m.upload_http_status != 200;
       return ErrorResponse(404, "LangfuseNotFoundError",
                            failed ? "Media upload failed" : "Media not yet uploaded");
     }
-    json::object payload;
-    payload["p"] = m.project_id;
-    payload["m"] = m.id;
     const int64_t expires = NowMillis() / 1000 + settings_.download_url_ttl_s;
+    std::string url;
+    if (direct_) {
+      auto presigned = blobs_->PresignedUrl("GET", m.blob_key, settings_.download_url_ttl_s, {});
+      if (!presigned.ok()) return StatusResponse(presigned.status());
+      url = *std::move(presigned);
+    } else {
+      json::object payload;
+      payload["p"] = m.project_id;
+      payload["m"] = m.id;
+      url = BaseUrl(req) + std::string(kDownloadPrefix) +
+            signer_.Sign(kDownloadPurpose, json::serialize(payload), expires);
+    }
     json::object out;
     out["mediaId"] = m.id;
     out["contentType"] = m.content_type;
     out["contentLength"] = m.content_length;
     out["uploadedAt"] = FormatIsoMillis(*m.uploaded_at_ms);
-    out["url"] = BaseUrl(req) + std::string(kDownloadPrefix) +
-                 signer_.Sign(kDownloadPurpose, json::serialize(payload), expires);
+    out["url"] = url;
     out["urlExpiry"] = FormatIsoMillis(expires * 1000);
     return JsonResponse(200, out);
   }
@@ -425,6 +460,58 @@ class MediaApi {
     return blobs_->Exists(m.blob_key);
   }
 
+  // The record as it stands and whether its bytes are uploaded. With direct
+  // uploads the store is the authority: an object the record does not
+  // reflect yet (a first upload, or a new one with another content type) is
+  // verified and recorded here.
+  absl::StatusOr<std::pair<MediaRecord, bool>> Current(MediaRecord m) {
+    if (!direct_) {
+      ASSIGN_OR_RETURN(bool uploaded, IsUploaded(m));
+      return std::make_pair(std::move(m), uploaded);
+    }
+    auto info = blobs_->Stat(m.blob_key);
+    if (absl::IsNotFound(info.status())) return std::make_pair(std::move(m), false);
+    if (!info.ok()) return info.status();
+    const std::string type = info->content_type.empty() ? m.content_type : info->content_type;
+    if (m.uploaded_at_ms && type == m.content_type && info->size == m.content_length) {
+      return std::make_pair(std::move(m), true);
+    }
+    ASSIGN_OR_RETURN(bool intact, VerifyObject(m, *info));
+    if (!intact) return std::make_pair(std::move(m), false);
+    RETURN_IF_ERROR(store_->MarkUploaded(m.project_id, m.id, type, info->size, NowMillis()));
+    ASSIGN_OR_RETURN(std::optional<MediaRecord> fresh, store_->Get(m.project_id, m.id));
+    if (!fresh) return absl::NotFoundError("media " + m.id + " disappeared");
+    return std::make_pair(*std::move(fresh), true);
+  }
+
+  // Whether a directly uploaded object holds the bytes the media id stands
+  // for. The presigned PUT was signed over the declared length and SHA-256;
+  // servers that verify x-amz-checksum-sha256 report the checksum back,
+  // others get the object read back and hashed here (up to
+  // kMaxReadBackBytes). An object that fails is deleted so that a new upload
+  // URL is handed out.
+  absl::StatusOr<bool> VerifyObject(const MediaRecord& m, const BlobInfo& info) {
+    std::string problem;
+    if (info.size != m.content_length) {
+      problem = "length " + std::to_string(info.size) + " is not the declared " +
+                std::to_string(m.content_length);
+    } else if (!info.checksum_sha256.empty()) {
+      if (info.checksum_sha256 != m.sha256_hash) problem = "SHA-256 reported by the store differs";
+    } else if (info.size <= kMaxReadBackBytes) {
+      auto bytes = blobs_->Get(m.blob_key);
+      if (absl::IsNotFound(bytes.status())) return false;
+      if (!bytes.ok()) return bytes.status();
+      std::string declared;
+      Base64Decode(m.sha256_hash, &declared);
+      if (Sha256Raw(*bytes) != declared) problem = "SHA-256 of the stored bytes differs";
+    }
+    if (problem.empty()) return true;
+    LogWarn("uploaded media does not match its declaration; deleting it",
+            {{"project_id", m.project_id}, {"media_id", m.id}, {"problem", problem}});
+    RETURN_IF_ERROR(blobs_->Delete(m.blob_key));
+    return false;
+  }
+
   std::string BaseUrl(const HttpRequest& req) const {
     if (!d_.public_url.empty()) return d_.public_url;
     std::string proto = Trim(req.Header("x-forwarded-proto"));
@@ -438,6 +525,9 @@ class MediaApi {
   const MediaSettings settings_;
   std::unique_ptr<MediaStore> store_;
   std::unique_ptr<BlobStore> blobs_;
+  // The store hands out URLs of its own (S3): uploads and downloads go to it
+  // directly.
+  const bool direct_;
   const UrlSigner signer_;
 };
 
@@ -457,10 +547,25 @@ absl::Status RegisterMediaApi(Router& router, MediaApiDeps deps) {
   if (deps.auth == nullptr) return absl::InvalidArgumentError("media API needs an authenticator");
   ASSIGN_OR_RETURN(MediaSettings settings, SettingsFromEnv());
   ASSIGN_OR_RETURN(auto store, OpenSqliteMediaStore(deps.data_dir + "/meta.db"));
-  ASSIGN_OR_RETURN(auto blobs, OpenLocalBlobStore(deps.data_dir + "/blobs"));
+  std::unique_ptr<BlobStore> blobs = std::move(deps.blobs);
+  if (!blobs) {
+    ASSIGN_OR_RETURN(blobs, OpenLocalBlobStore(deps.data_dir + "/blobs"));
+  }
+  // Stores without URLs of their own say so (kUnimplemented); asked once.
+  const bool direct = blobs->PresignedUrl("GET", "media/url-check", 60, {}).status().code() !=
+                      absl::StatusCode::kUnimplemented;
+  if (direct && settings.upload_url_ttl_s > kMaxPresignedTtl) {
+    return absl::InvalidArgumentError(
+        "LOUPE_MEDIA_UPLOAD_URL_EXPIRY_SECONDS must be at most 604800 (7 days, S3's limit)");
+  }
+  if (direct && settings.download_url_ttl_s > kMaxPresignedTtl) {
+    return absl::InvalidArgumentError(
+        "LANGFUSE_S3_MEDIA_DOWNLOAD_URL_EXPIRY_SECONDS must be at most 604800 (7 days, S3's "
+        "limit)");
+  }
   ASSIGN_OR_RETURN(std::string secret, LoadOrCreateSecretFile(deps.data_dir + "/media_url_secret"));
   auto api = std::make_shared<MediaApi>(std::move(deps), settings, std::move(store),
-                                        std::move(blobs), std::move(secret));
+                                        std::move(blobs), direct, std::move(secret));
   router.Add("POST", "/api/public/media",
              [api](HttpRequest& r, const PathParams&) { return api->CreateUploadUrl(r); });
   router.Add("PUT", "/api/public/media/upload/{token}",

@@ -1,6 +1,6 @@
 #pragma once
 
-// /api/public/media: Langfuse's media upload flow, served without S3.
+// /api/public/media: Langfuse's media upload flow, on S3 or without it.
 //
 //   POST  /api/public/media               → 201 {mediaId, uploadUrl|null}
 //   PUT   /api/public/media/upload/{tok}  the bytes (what an S3 presigned PUT is in Langfuse)
@@ -9,12 +9,23 @@
 //                                            url, urlExpiry}; 404 until uploaded
 //   GET   /api/public/media/download/{tok} the bytes
 //
-// Upload and download URLs point at Loupe itself (NEXTAUTH_URL, or the
-// request's Host when unset) and carry an HMAC-signed, expiring token
+// Without S3, upload and download URLs point at Loupe itself (NEXTAUTH_URL,
+// or the request's Host when unset) and carry an HMAC-signed, expiring token
 // (blob/url_signer.h) instead of an API key, so the SDKs use them exactly
 // like presigned S3 URLs. The upload checks the bytes against what POST
 // declared: Content-Type, length and SHA-256 (x-amz-checksum-sha256 and the
 // body itself); bytes are stored once per (project, SHA-256).
+//
+// With a blob store that has URLs of its own (S3: LANGFUSE_S3_MEDIA_UPLOAD_*),
+// POST hands out the store's presigned PUT URL, signed over the declared
+// Content-Type, Content-Length and x-amz-checksum-sha256 as Langfuse does,
+// and GET its presigned GET URL; the bytes never pass through Loupe. Loupe
+// then learns of an upload from the store itself, when the client reports
+// it (PATCH) or the media is read or requested again: the object must be
+// there with the declared length, and its SHA-256 must match, as reported by
+// a server that verified the checksum header or, when the server reports
+// none, by reading objects up to 100 MiB back. An object that fails the
+// check is deleted.
 //
 // Settings (environment, read at registration):
 //   LANGFUSE_S3_MEDIA_MAX_CONTENT_LENGTH           largest contentLength (default 1e9)
@@ -22,12 +33,14 @@
 //   LOUPE_MEDIA_UPLOAD_URL_EXPIRY_SECONDS          upload URL lifetime (default 3600)
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
 #include "api/router.h"
 #include "auth/api_key_auth.h"
+#include "blob/blob_store.h"
 
 namespace loupe {
 
@@ -38,6 +51,8 @@ struct MediaApiDeps {
   std::string data_dir;
   // NEXTAUTH_URL; empty means "from the request's Host header".
   std::string public_url;
+  // Where the bytes go; null means <data_dir>/blobs.
+  std::unique_ptr<BlobStore> blobs;
 };
 
 // Opens the media and blob stores and adds the routes. The stores live as

@@ -174,7 +174,13 @@ class OrganizationsApi {
     std::optional<std::string> note = f.String("note", false);
     std::optional<std::string> public_key = f.String("publicKey", false);
     std::optional<std::string> secret_key = f.String("secretKey", false);
+    // Not in Langfuse's request schema: lets a key be issued for a limited
+    // time; authentication refuses it afterwards.
+    std::optional<int64_t> expires_at = f.DateTime("expiresAt", false);
     if (!f.ok()) return StatusResponse(f.status());
+    if (expires_at && *expires_at <= NowMillis()) {
+      return InvalidRequest("expiresAt: Must be in the future");
+    }
     if (public_key.has_value() != secret_key.has_value()) {
       return InvalidRequest(
           "Both publicKey and secretKey must be provided together when specifying predefined "
@@ -201,6 +207,7 @@ class OrganizationsApi {
     k.org_id = auth->org_id;
     k.note = note;
     k.created_at_ms = NowMillis();
+    k.expires_at_ms = expires_at;
     if (absl::Status s = d_.meta->CreateApiKey(k); !s.ok()) return StatusResponse(s);
     json::object o;
     o["id"] = k.id;
@@ -209,6 +216,7 @@ class OrganizationsApi {
     o["secretKey"] = sk;
     o["displaySecretKey"] = k.display_secret_key;
     o["note"] = OptionalJson(note);
+    if (expires_at) o["expiresAt"] = FormatIsoMillis(*expires_at);
     return JsonResponse(201, o);
   }
 

@@ -12,7 +12,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "api/cursor.h"
 #include "api/handler_support.h"
+#include "api/json_views.h"
 #include "api/responses.h"
 #include "common/time_util.h"
 #include "query/filter.h"
@@ -31,68 +33,6 @@ constexpr size_t kMetadataTruncateChars = 200;
 
 // ---------------------------------------------------------------- cursors
 
-constexpr std::string_view kBase64Url =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-// URL-safe base64 without padding: the cursor travels in a query string.
-std::string Base64UrlEncode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t n = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
-                 static_cast<uint8_t>(in[i + 2]);
-    out += kBase64Url[(n >> 18) & 63];
-    out += kBase64Url[(n >> 12) & 63];
-    out += kBase64Url[(n >> 6) & 63];
-    out += kBase64Url[n & 63];
-  }
-  if (i + 1 == in.size()) {
-    uint32_t n = static_cast<uint8_t>(in[i]) << 16;
-    out += kBase64Url[(n >> 18) & 63];
-    out += kBase64Url[(n >> 12) & 63];
-  } else if (i + 2 == in.size()) {
-    uint32_t n = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8);
-    out += kBase64Url[(n >> 18) & 63];
-    out += kBase64Url[(n >> 12) & 63];
-    out += kBase64Url[(n >> 6) & 63];
-  }
-  return out;
-}
-
-// Accepts both alphabets, with or without padding, because clients may
-// re-encode the cursor (e.g. '+' for '-') before sending it back.
-std::optional<std::string> Base64AnyDecode(std::string_view in) {
-  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z') {
-      v = c - 'A';
-    } else if (c >= 'a' && c <= 'z') {
-      v = c - 'a' + 26;
-    } else if (c >= '0' && c <= '9') {
-      v = c - '0' + 52;
-    } else if (c == '+' || c == '-') {
-      v = 62;
-    } else if (c == '/' || c == '_') {
-      v = 63;
-    } else {
-      return std::nullopt;
-    }
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  if (bits >= 6) return std::nullopt;  // a lone trailing character
-  return out;
-}
-
 // The cursor is base64 of a JSON object holding the last row's time (ISO)
 // and id under the given keys; extra keys (e.g. lastTraceId) are carried for
 // Langfuse's shape but not needed for the position.
@@ -100,18 +40,15 @@ std::string EncodeCursor(const ListPosition& p, std::string_view time_key, std::
                          json::object extra = {}) {
   extra[time_key] = FormatIsoMillis(p.time_ms);
   extra[id_key] = p.id;
-  return Base64UrlEncode(json::serialize(extra));
+  return EncodeCursorObject(extra);
 }
 
 std::optional<ListPosition> DecodeCursor(std::string_view cursor, std::string_view time_key,
                                          std::string_view id_key) {
-  auto text = Base64AnyDecode(cursor);
-  if (!text) return std::nullopt;
-  boost::system::error_code ec;
-  json::value v = json::parse(*text, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  const json::value* t = v.as_object().if_contains(time_key);
-  const json::value* id = v.as_object().if_contains(id_key);
+  std::optional<json::object> fields = DecodeCursorObject(cursor);
+  if (!fields) return std::nullopt;
+  const json::value* t = fields->if_contains(time_key);
+  const json::value* id = fields->if_contains(id_key);
   if (!t || !t->is_string() || !id || !id->is_string()) return std::nullopt;
   auto us = ParseIsoMicros(t->as_string());
   if (!us) return std::nullopt;
@@ -147,23 +84,6 @@ json::value RawIo(const json::value& v) {
   if (v.is_null()) return nullptr;
   if (v.is_string()) return v;
   return json::value(json::serialize(v));
-}
-
-std::vector<std::string> SplitCommas(std::string_view v) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i <= v.size()) {
-    size_t j = v.find(',', i);
-    if (j == std::string_view::npos) j = v.size();
-    std::string part(v.substr(i, j - i));
-    // Surrounding blanks are accidental ("a, b") and never part of a name.
-    size_t b = part.find_first_not_of(' ');
-    size_t e = part.find_last_not_of(' ');
-    part = b == std::string::npos ? "" : part.substr(b, e - b + 1);
-    if (!part.empty()) out.push_back(std::move(part));
-    i = j + 1;
-  }
-  return out;
 }
 
 std::string Upper(std::string s) {
@@ -561,56 +481,6 @@ class V2ReadsApi {
       o["tags"] = std::move(tags);
       o["release"] = trace ? Opt(trace->release) : json::value(nullptr);
       o["traceName"] = trace ? Opt(trace->name) : json::value(nullptr);
-    }
-    return o;
-  }
-
-  static json::object ScoreV3Json(const ScoreRecord& s, bool details, bool subject,
-                                  bool annotation) {
-    json::object o;
-    o["id"] = s.id;
-    o["projectId"] = s.project_id;
-    o["name"] = s.name;
-    o["dataType"] = s.data_type;
-    // The value's JSON type follows the data type.
-    if (s.data_type == "NUMERIC") {
-      o["value"] = s.value.value_or(0);
-    } else if (s.data_type == "BOOLEAN") {
-      o["value"] = s.value.value_or(0) != 0;
-    } else {
-      o["value"] = s.string_value.value_or("");
-    }
-    o["source"] = s.source;
-    o["timestamp"] = FormatIsoMillis(s.timestamp_ms);
-    o["environment"] = s.environment;
-    o["createdAt"] = FormatIsoMillis(s.created_at_ms);
-    o["updatedAt"] = FormatIsoMillis(s.updated_at_ms);
-    if (details) {
-      o["comment"] = Opt(s.comment);
-      o["configId"] = Opt(s.config_id);
-      o["metadata"] = s.metadata;
-    }
-    if (annotation) {
-      o["authorUserId"] = Opt(s.author_user_id);
-      o["queueId"] = Opt(s.queue_id);
-    }
-    if (subject) {
-      json::object sub;
-      if (s.observation_id) {
-        sub["kind"] = "observation";
-        sub["id"] = *s.observation_id;
-        sub["traceId"] = Opt(s.trace_id);
-      } else if (s.trace_id) {
-        sub["kind"] = "trace";
-        sub["id"] = *s.trace_id;
-      } else if (s.session_id) {
-        sub["kind"] = "session";
-        sub["id"] = *s.session_id;
-      } else if (s.dataset_run_id) {
-        sub["kind"] = "experiment";
-        sub["id"] = *s.dataset_run_id;
-      }
-      o["subject"] = sub.empty() ? json::value(nullptr) : json::value(std::move(sub));
     }
     return o;
   }

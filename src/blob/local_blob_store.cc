@@ -114,6 +114,20 @@ class LocalBlobStore final : public BlobStore {
     return ErrnoStatus("stat", path, errno);
   }
 
+  absl::StatusOr<BlobInfo> Stat(std::string_view key) override {
+    if (absl::Status s = ValidateBlobKey(key); !s.ok()) return s;
+    const std::string path = PathOf(key).string();
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return absl::NotFoundError("no blob " + path);
+      return ErrnoStatus("stat", path, errno);
+    }
+    if (!S_ISREG(st.st_mode)) return absl::NotFoundError("no blob " + path);
+    BlobInfo info;
+    info.size = static_cast<int64_t>(st.st_size);
+    return info;
+  }
+
   absl::Status Delete(std::string_view key) override {
     if (absl::Status s = ValidateBlobKey(key); !s.ok()) return s;
     const fs::path path = PathOf(key);

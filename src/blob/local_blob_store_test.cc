@@ -36,8 +36,17 @@ TEST_F(LocalBlobStoreTest, PutGetExistsDelete) {
   ASSERT_TRUE(store_->Put("media/p1/abc", "hello").ok());
   EXPECT_TRUE(*store_->Exists("media/p1/abc"));
   EXPECT_EQ(*store_->Get("media/p1/abc"), "hello");
+  auto info = store_->Stat("media/p1/abc");
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->size, 5);
+  // A directory on the way to keys is no object.
+  EXPECT_EQ(store_->Stat("media/p1").status().code(), absl::StatusCode::kNotFound);
+  // No URLs of its own: the media API serves the bytes itself.
+  EXPECT_EQ(store_->PresignedUrl("GET", "media/p1/abc", 60, {}).status().code(),
+            absl::StatusCode::kUnimplemented);
   ASSERT_TRUE(store_->Delete("media/p1/abc").ok());
   EXPECT_FALSE(*store_->Exists("media/p1/abc"));
+  EXPECT_EQ(store_->Stat("media/p1/abc").status().code(), absl::StatusCode::kNotFound);
   // Deleting what is not there is not an error.
   EXPECT_TRUE(store_->Delete("media/p1/abc").ok());
 }

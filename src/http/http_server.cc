@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/memory.h"
 
 namespace loupe {
 namespace {
@@ -23,6 +24,10 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 constexpr size_t kHeaderLimit = 64 * 1024;
+// A request that took longer than this allocated enough that its thread's
+// allocation cache is worth handing back (ReleaseThreadCache) before the
+// thread may go idle.
+constexpr auto kHeavyRequest = std::chrono::milliseconds(2);
 
 std::string ErrorJson(std::string_view message, std::string_view error) {
   std::string out = "{\"message\":\"";
@@ -234,7 +239,9 @@ class Session : public std::enable_shared_from_this<Session> {
       request.body = std::move(req.body());
     }
     if (!server_->options.may_block(request)) {
+      const auto start = std::chrono::steady_clock::now();
       response = server_->handler(request);
+      if (std::chrono::steady_clock::now() - start > kHeavyRequest) ReleaseThreadCache();
       return Send(std::move(response), &request);
     }
     // A blocking handler runs on the worker pool; the response goes back
@@ -242,6 +249,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto shared_request = std::make_shared<HttpRequest>(std::move(request));
     asio::post(server_->workers, [self = shared_from_this(), shared_request] {
       HttpResponse r = self->server_->handler(*shared_request);
+      ReleaseThreadCache();  // writes are heavy; see kHeavyRequest
       asio::post(self->stream_.get_executor(), [self, shared_request, r = std::move(r)]() mutable {
         self->Send(std::move(r), shared_request.get());
       });

@@ -1,7 +1,9 @@
 #include "ingest/batch_decoder.h"
 
 #include <algorithm>
+#include <boost/json/monotonic_resource.hpp>
 #include <cctype>
+#include <memory>
 #include <optional>
 
 #include "common/time_util.h"
@@ -407,7 +409,11 @@ void DecodeEventImpl(const json::value& envelope, json::object* movable_body,
   event.is_update = type->is_update;
   event.timestamp_us = *ts;
   if (movable_body) {
-    event.body = std::move(*movable_body);
+    // Move-construct rather than assign: assignment keeps the target's
+    // memory resource and would copy the body out of the batch's arena
+    // (see DecodeIngestionBatch), construction takes the body's own.
+    std::destroy_at(&event.body);
+    std::construct_at(&event.body, std::move(*movable_body));
   } else {
     event.body = bodyv->as_object();
   }
@@ -468,7 +474,13 @@ void DecodeEvent(json::value&& envelope, const DecodeOptions& options, DecodedBa
 absl::StatusOr<DecodedBatch> DecodeIngestionBatch(std::string_view body,
                                                   const DecodeOptions& options) {
   boost::system::error_code ec;
-  json::value root = json::parse(body, ec);
+  // The whole batch is parsed into one arena that the events' bodies keep
+  // alive (the resource is reference-counted) and that is released in one
+  // piece with the last of them: a batch is thousands of small JSON nodes,
+  // and allocating and freeing them one by one was a tenth of the server's
+  // CPU under load. The merge copies what it keeps into its own storage.
+  json::storage_ptr arena = json::make_shared_resource<json::monotonic_resource>();
+  json::value root = json::parse(body, ec, arena);
   if (ec) {
     return absl::InvalidArgumentError("Invalid JSON in request body: " + ec.message());
   }

@@ -188,16 +188,27 @@ absl::StatusOr<EntityState> EntityState::Parse(std::string_view serialized) {
   json::value v = json::parse(serialized, ec, {}, options);
   if (ec || !v.is_object()) return absl::DataLossError("corrupt entity state");
   json::object& o = v.as_object();
-  if (json::value* f = o.if_contains("f"); f && f->is_object()) state.fields_ = f->as_object();
-  if (json::value* d = o.if_contains("d"); d && d->is_object()) state.derived_ = d->as_object();
+  // Moved, not copied: both use the default memory resource.
+  if (json::value* f = o.if_contains("f"); f && f->is_object()) {
+    state.fields_ = std::move(f->as_object());
+  }
+  if (json::value* d = o.if_contains("d"); d && d->is_object()) {
+    state.derived_ = std::move(d->as_object());
+  }
   return state;
 }
 
 std::string EntityState::Serialize() const {
-  json::object o;
-  o["f"] = fields_;
-  if (!derived_.empty()) o["d"] = derived_;
-  return json::serialize(o);
+  // {"f":fields,"d":derived}, written piece by piece rather than through a
+  // wrapper object, which would copy every field first.
+  std::string out = "{\"f\":";
+  out += json::serialize(fields_);
+  if (!derived_.empty()) {
+    out += ",\"d\":";
+    out += json::serialize(derived_);
+  }
+  out += '}';
+  return out;
 }
 
 void EntityState::Apply(const IngestEvent& event) {

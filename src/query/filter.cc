@@ -111,6 +111,46 @@ const std::vector<FilterColumn>& ScoreFilterColumns() {
   return kColumns;
 }
 
+const std::vector<FilterColumn>& ExperimentFilterColumns() {
+  static const std::vector<FilterColumn> kColumns = {
+      {"id", "ID", FilterType::kString},
+      {"name", "Name", FilterType::kString},
+      {"datasetId", "Dataset ID", FilterType::kString},
+  };
+  return kColumns;
+}
+
+const std::vector<FilterColumn>& ExperimentItemFilterColumns() {
+  static const std::vector<FilterColumn> kColumns = {
+      {"experimentId", "Experiment ID", FilterType::kString},
+      {"experimentName", "Experiment Name", FilterType::kString},
+      {"experimentItemId", "Experiment Item ID", FilterType::kString},
+      {"datasetId", "Dataset ID", FilterType::kString},
+  };
+  return kColumns;
+}
+
+bool MatchesStringCondition(const FilterCondition& c, const std::optional<std::string>& value) {
+  const std::string& s = c.string_value;
+  switch (c.type) {
+    case FilterType::kNull:
+      return (c.op == "is null") != value.has_value();
+    case FilterType::kStringOptions: {
+      bool listed = value && std::find(c.values.begin(), c.values.end(), *value) != c.values.end();
+      return c.op == "any of" ? listed : !listed;
+    }
+    case FilterType::kString:
+      if (c.op == "does not contain") return !value || value->find(s) == std::string::npos;
+      if (!value) return false;
+      if (c.op == "=") return *value == s;
+      if (c.op == "contains") return value->find(s) != std::string::npos;
+      if (c.op == "starts with") return value->starts_with(s);
+      return value->ends_with(s);  // ends with
+    default:
+      return false;  // not a condition on a string column
+  }
+}
+
 absl::StatusOr<std::vector<FilterCondition>> ParseFilterParam(
     std::string_view text, const std::vector<FilterColumn>& columns) {
   std::vector<FilterCondition> out;

@@ -9,6 +9,7 @@
 // Pure functions, thread-compatible.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,11 +50,21 @@ struct FilterCondition {
 const std::vector<FilterColumn>& TraceFilterColumns();
 const std::vector<FilterColumn>& ObservationFilterColumns();
 const std::vector<FilterColumn>& ScoreFilterColumns();
+// The experiments API: experiments (id, name, datasetId) and their items
+// (experimentId, experimentName, experimentItemId, datasetId).
+const std::vector<FilterColumn>& ExperimentFilterColumns();
+const std::vector<FilterColumn>& ExperimentItemFilterColumns();
 
 // Parses the `filter` parameter. Fails with InvalidArgument naming the bad
 // condition (invalid JSON, unknown column or type, operator not valid for the
 // type, malformed value).
 absl::StatusOr<std::vector<FilterCondition>> ParseFilterParam(
     std::string_view json, const std::vector<FilterColumn>& columns);
+
+// Whether `value` (nullopt: the row has none) satisfies `c`, a condition on
+// a string column (kString, kStringOptions or kNull), as the SQL backends
+// evaluate it: case-sensitive, and the negations ("does not contain",
+// "none of") hold for a missing value. For rows filtered in memory.
+bool MatchesStringCondition(const FilterCondition& c, const std::optional<std::string>& value);
 
 }  // namespace loupe

@@ -58,5 +58,43 @@ TEST(FilterTest, RejectsWithAReason) {
   }
 }
 
+TEST(FilterTest, StringConditionsInMemory) {
+  auto parsed = ParseFilterParam(
+      R"([{"type": "string", "column": "name", "operator": "=", "value": "exp"},
+          {"type": "string", "column": "name", "operator": "contains", "value": "x"},
+          {"type": "string", "column": "name", "operator": "does not contain", "value": "x"},
+          {"type": "string", "column": "name", "operator": "starts with", "value": "ex"},
+          {"type": "string", "column": "name", "operator": "ends with", "value": "xp"},
+          {"type": "stringOptions", "column": "id", "operator": "any of", "value": ["a", "b"]},
+          {"type": "stringOptions", "column": "id", "operator": "none of", "value": ["a"]},
+          {"type": "null", "column": "datasetId", "operator": "is null", "value": ""},
+          {"type": "null", "column": "datasetId", "operator": "is not null", "value": ""}])",
+      ExperimentFilterColumns());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  const std::vector<FilterCondition>& c = *parsed;
+  std::optional<std::string> exp = "exp", other = "EXP", none;
+  EXPECT_TRUE(MatchesStringCondition(c[0], exp));
+  EXPECT_FALSE(MatchesStringCondition(c[0], other));  // case-sensitive
+  EXPECT_FALSE(MatchesStringCondition(c[0], none));
+  EXPECT_TRUE(MatchesStringCondition(c[1], exp));
+  EXPECT_FALSE(MatchesStringCondition(c[1], none));
+  EXPECT_FALSE(MatchesStringCondition(c[2], exp));
+  EXPECT_TRUE(MatchesStringCondition(c[2], none));
+  EXPECT_TRUE(MatchesStringCondition(c[3], exp));
+  EXPECT_TRUE(MatchesStringCondition(c[4], exp));
+  EXPECT_FALSE(MatchesStringCondition(c[4], std::optional<std::string>("p")));
+  EXPECT_TRUE(MatchesStringCondition(c[5], std::optional<std::string>("b")));
+  EXPECT_FALSE(MatchesStringCondition(c[5], none));
+  EXPECT_FALSE(MatchesStringCondition(c[6], std::optional<std::string>("a")));
+  EXPECT_TRUE(MatchesStringCondition(c[6], none));
+  EXPECT_TRUE(MatchesStringCondition(c[7], none));
+  EXPECT_FALSE(MatchesStringCondition(c[8], none));
+  EXPECT_TRUE(MatchesStringCondition(c[8], exp));
+  EXPECT_FALSE(ParseFilterParam(R"([{"type": "string", "column": "traceId", "operator": "=",
+                                     "value": "t"}])",
+                                ExperimentItemFilterColumns())
+                   .ok());
+}
+
 }  // namespace
 }  // namespace loupe

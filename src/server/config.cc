@@ -27,6 +27,48 @@ absl::StatusOr<int> EnvInt(const char* name, int def, int min, int max) {
   return out;
 }
 
+absl::StatusOr<bool> EnvBool(const std::string& name, bool def) {
+  std::string v = Env(name.c_str());
+  if (v.empty()) return def;
+  if (v == "true") return true;
+  if (v == "false") return false;
+  return absl::InvalidArgumentError(name + " must be true or false, got '" + v + "'");
+}
+
+// One S3 use of Langfuse's configuration: `prefix` is e.g.
+// "LANGFUSE_S3_MEDIA_UPLOAD_". Unset when its bucket is. Credentials and the
+// region fall back to the AWS SDK's variables, as Langfuse's client does.
+absl::StatusOr<std::optional<S3Options>> S3FromEnv(const std::string& prefix,
+                                                   bool external_endpoint) {
+  const auto var = [&](const char* name) { return Env((prefix + name).c_str()); };
+  S3Options o;
+  o.bucket = var("BUCKET");
+  if (o.bucket.empty()) return std::nullopt;
+  o.settings_prefix = prefix;
+  o.region = var("REGION");
+  if (o.region.empty()) o.region = Env("AWS_REGION");
+  o.endpoint = var("ENDPOINT");
+  if (external_endpoint) o.external_endpoint = var("EXTERNAL_ENDPOINT");
+  o.access_key_id = var("ACCESS_KEY_ID");
+  o.secret_access_key = var("SECRET_ACCESS_KEY");
+  if (o.access_key_id.empty() && o.secret_access_key.empty()) {
+    o.access_key_id = Env("AWS_ACCESS_KEY_ID");
+    o.secret_access_key = Env("AWS_SECRET_ACCESS_KEY");
+    o.session_token = Env("AWS_SESSION_TOKEN");
+  }
+  auto path_style = EnvBool(prefix + "FORCE_PATH_STYLE", false);
+  if (!path_style.ok()) return path_style.status();
+  o.force_path_style = *path_style;
+  o.prefix = var("PREFIX");
+  o.sse = var("SSE");
+  o.sse_kms_key_id = var("SSE_KMS_KEY_ID");
+  if (!o.sse.empty() && o.sse != "AES256" && o.sse != "aws:kms") {
+    return absl::InvalidArgumentError(prefix + "SSE must be AES256 or aws:kms, got '" + o.sse +
+                                      "'");
+  }
+  return o;
+}
+
 }  // namespace
 
 absl::StatusOr<Config> ConfigFromEnv() {
@@ -75,6 +117,25 @@ absl::StatusOr<Config> ConfigFromEnv() {
         "LOUPE_INIT_ORG_PUBLIC_KEY needs LANGFUSE_INIT_ORG_ID (the organization of the key)");
   }
   c.admin_api_key = Env("ADMIN_API_KEY");
+  c.database_url = Env("DATABASE_URL");
+  if (!c.database_url.empty() && c.database_url.rfind("postgresql://", 0) != 0 &&
+      c.database_url.rfind("postgres://", 0) != 0) {
+    return absl::InvalidArgumentError(
+        "DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host:port/db)");
+  }
+  auto s3_media = S3FromEnv("LANGFUSE_S3_MEDIA_UPLOAD_", false);
+  if (!s3_media.ok()) return s3_media.status();
+  c.s3_media = *std::move(s3_media);
+  auto s3_events = S3FromEnv("LANGFUSE_S3_EVENT_UPLOAD_", false);
+  if (!s3_events.ok()) return s3_events.status();
+  c.s3_events = *std::move(s3_events);
+  auto export_enabled = EnvBool("LANGFUSE_S3_BATCH_EXPORT_ENABLED", false);
+  if (!export_enabled.ok()) return export_enabled.status();
+  if (*export_enabled) {
+    auto s3_export = S3FromEnv("LANGFUSE_S3_BATCH_EXPORT_", true);
+    if (!s3_export.ok()) return s3_export.status();
+    c.s3_batch_export = *std::move(s3_export);
+  }
   c.encryption_key = Env("ENCRYPTION_KEY");
   if (!c.encryption_key.empty()) {
     bool hex = c.encryption_key.size() == 64;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "blob/s3_blob_store.h"
 
 namespace loupe {
 
@@ -36,6 +37,18 @@ struct Config {
   // ADMIN_API_KEY: bearer token of the instance admin API (/api/admin/...);
   // that API is closed when empty.
   std::string admin_api_key;
+  // DATABASE_URL (postgresql://user:pass@host:port/db?...): organizations,
+  // projects, API keys, users and sessions in PostgreSQL instead of meta.db.
+  std::string database_url;
+  // LANGFUSE_S3_MEDIA_UPLOAD_{BUCKET,REGION,ENDPOINT,ACCESS_KEY_ID,
+  // SECRET_ACCESS_KEY,FORCE_PATH_STYLE,PREFIX,SSE,SSE_KMS_KEY_ID}: media
+  // bytes in S3 instead of the data dir. Set when the bucket is.
+  std::optional<S3Options> s3_media;
+  // LANGFUSE_S3_EVENT_UPLOAD_* (raw events) and LANGFUSE_S3_BATCH_EXPORT_*
+  // (with LANGFUSE_S3_BATCH_EXPORT_ENABLED=true, plus EXTERNAL_ENDPOINT):
+  // read and checked for form, not used yet.
+  std::optional<S3Options> s3_events;
+  std::optional<S3Options> s3_batch_export;
 };
 
 // Reads the environment; fails on malformed values (e.g. a non-numeric PORT).

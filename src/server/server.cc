@@ -23,6 +23,7 @@
 #include "api/score_config_validator.h"
 #include "api/score_configs_api.h"
 #include "auth/api_key_auth.h"
+#include "blob/s3_blob_store.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/status_macros.h"
@@ -30,6 +31,7 @@
 #include "http/http_server.h"
 #include "otlp/grpc_receiver.h"
 #include "server/bootstrap.h"
+#include "storage/postgres/pg_meta_store.h"
 #include "storage/sqlite/sqlite_annotation_queue_store.h"
 #include "storage/sqlite/sqlite_comment_store.h"
 #include "storage/sqlite/sqlite_dataset_store.h"
@@ -72,6 +74,44 @@ absl::StatusOr<std::string> LoadOrCreateSalt(const std::string& data_dir) {
   ::chmod(path.c_str(), 0600);
   LogWarn("SALT is not set; generated one and stored it in the data directory", {{"path", path}});
   return salt;
+}
+
+// The S3 bucket of LANGFUSE_S3_MEDIA_UPLOAD_*, checked before the server
+// starts so that a wrong setting stops it with one line naming the variable;
+// null when media stays in the data dir.
+absl::StatusOr<std::unique_ptr<BlobStore>> OpenMediaBlobStore(const Config& config) {
+  if (config.s3_events) {
+    LogInfo("LANGFUSE_S3_EVENT_UPLOAD_BUCKET is set; raw events stay in the embedded store");
+  }
+  if (config.s3_batch_export) {
+    LogInfo("LANGFUSE_S3_BATCH_EXPORT_ENABLED is set; batch exports to S3 are not available yet");
+  }
+  if (!config.s3_media) return nullptr;
+  const auto with_context = [](const absl::Status& s) {
+    return absl::Status(s.code(), "media storage (S3): " + std::string(s.message()));
+  };
+  auto store = S3BlobStore::Open(*config.s3_media);
+  if (!store.ok()) return with_context(store.status());
+  if (absl::Status s = (*store)->CheckAccess(); !s.ok()) return with_context(s);
+  if (!config.s3_media->sse.empty()) {
+    LogWarn("LANGFUSE_S3_MEDIA_UPLOAD_SSE is not applied; the bucket's default encryption is");
+  }
+  LogInfo("media stored in S3",
+          {{"bucket", config.s3_media->bucket}, {"objects", (*store)->ObjectUrl("media/")}});
+  return std::unique_ptr<BlobStore>(*std::move(store));
+}
+
+// PostgreSQL when DATABASE_URL is set, checked before the server starts so
+// that a wrong URL or login stops it with one line; else meta.db.
+absl::StatusOr<std::unique_ptr<MetaStore>> OpenMetaStore(const Config& config) {
+  if (config.database_url.empty()) return OpenSqliteMetaStore(config.data_dir + "/meta.db");
+  auto store = OpenPostgresMetaStore(config.database_url);
+  if (!store.ok()) {
+    return absl::Status(store.status().code(),
+                        "metadata storage (PostgreSQL): " + std::string(store.status().message()));
+  }
+  LogInfo("organizations, projects, API keys and users stored in PostgreSQL");
+  return store;
 }
 
 HttpResponse WithCors(const HttpRequest& req, HttpResponse res) {
@@ -139,7 +179,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const Config& config) {
     ASSIGN_OR_RETURN(s.config.salt, LoadOrCreateSalt(config.data_dir));
   }
   ASSIGN_OR_RETURN(s.prices, PriceTable::FromEmbeddedDefaults());
-  ASSIGN_OR_RETURN(s.meta, OpenSqliteMetaStore(config.data_dir + "/meta.db"));
+  ASSIGN_OR_RETURN(s.meta, OpenMetaStore(config));
   ASSIGN_OR_RETURN(s.prompts, OpenSqlitePromptStore(config.data_dir + "/meta.db"));
   ASSIGN_OR_RETURN(s.datasets, OpenSqliteDatasetStore(config.data_dir + "/meta.db"));
   SqliteEventStoreOptions eopts;
@@ -169,8 +209,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const Config& config) {
   RegisterModelsApi(s.router, {s.auth.get(), s.models.get(), s.prices.get()});
   RegisterOrganizationsApi(s.router, {s.auth.get(), s.meta.get()});
   RegisterAdminApi(s.router, {s.auth.get(), s.meta.get(), config.admin_api_key});
-  RegisterCommentsApi(s.router,
-                      {s.auth.get(), s.comments.get(), s.events.get(), s.meta.get(), nullptr});
+  PromptStore* prompts = s.prompts.get();
+  RegisterCommentsApi(s.router, {s.auth.get(), s.comments.get(), s.events.get(), s.meta.get(),
+                                 [prompts](const std::string& project_id,
+                                           const std::string& prompt_id) -> absl::StatusOr<bool> {
+                                   ASSIGN_OR_RETURN(auto prompt,
+                                                    prompts->GetById(project_id, prompt_id));
+                                   return prompt.has_value();
+                                 }});
   RegisterAnnotationQueuesApi(
       s.router, {s.auth.get(), s.annotation_queues.get(), s.score_configs.get(), s.meta.get()});
   RegisterLlmConnectionsApi(
@@ -178,7 +224,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const Config& config) {
   RegisterPromptApi(s.router, {s.prompts.get(), s.auth.get()});
   RegisterDatasetApi(s.router, {s.datasets.get(), s.events.get(), s.auth.get()});
   RegisterOtelApi(s.router, deps);
-  RETURN_IF_ERROR(RegisterMediaApi(s.router, {s.auth.get(), config.data_dir, s.config.public_url}));
+  ASSIGN_OR_RETURN(std::unique_ptr<BlobStore> media_blobs, OpenMediaBlobStore(config));
+  RETURN_IF_ERROR(RegisterMediaApi(
+      s.router, {s.auth.get(), config.data_dir, s.config.public_url, std::move(media_blobs)}));
   RETURN_IF_ERROR(RegisterUi(
       s.router, {s.meta.get(), s.events.get(), s.auth.get(), config.data_dir, config.public_url,
                  s.prompts.get(), s.datasets.get(), s.score_configs.get()}));
@@ -243,13 +291,14 @@ void Server::RunUntilSignal() {
 void Server::Shutdown() {
   if (!impl_ || impl_->stopped.exchange(true)) return;
   impl_->shutting_down = true;
+  // A Create() that failed midway leaves the later members unset.
   if (impl_->otlp_grpc) impl_->otlp_grpc->Shutdown(impl_->config.shutdown_grace_seconds);
-  impl_->http->Shutdown(impl_->config.shutdown_grace_seconds);
-  impl_->events->Close();
-  impl_->prompts->Close();
-  impl_->datasets->Close();
-  impl_->meta->Close();
-  LogInfo("shutdown complete");
+  if (impl_->http) impl_->http->Shutdown(impl_->config.shutdown_grace_seconds);
+  if (impl_->events) impl_->events->Close();
+  if (impl_->prompts) impl_->prompts->Close();
+  if (impl_->datasets) impl_->datasets->Close();
+  if (impl_->meta) impl_->meta->Close();
+  if (impl_->http) LogInfo("shutdown complete");
 }
 
 }  // namespace loupe

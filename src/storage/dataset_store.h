@@ -15,6 +15,11 @@
 //    item, which sets its description and metadata; later run items add to
 //    it. Run items only link to items that are ACTIVE (at the given dataset
 //    version); the trace they name is taken as given.
+//  - Writes may carry a DatasetItemCheck (e.g. the dataset's JSON schemas),
+//    called inside the write's transaction: an upserted item is checked as it
+//    would be stored, and a dataset upsert that changes a schema checks
+//    every current item of the dataset against the updated dataset. A
+//    failing check aborts the write and its status is returned.
 //  - Lists are paged (1-based page, limit) and newest first.
 //  - Everything is durable on return and all methods are thread-safe.
 //    Errors: kNotFound (dataset, item or run missing) and kInvalidArgument
@@ -22,6 +27,7 @@
 //    storage failures. Single reads return an empty optional when missing.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -80,9 +86,14 @@ struct DatasetRunItemRecord {
   std::string dataset_item_id;
   std::string trace_id;
   std::optional<std::string> observation_id;
+  int64_t dataset_item_version_ms = 0;  // valid_from of the item version it ran on
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
 };
+
+// Whether `item` may be stored in `dataset` (see the contract above).
+using DatasetItemCheck =
+    std::function<absl::Status(const DatasetRecord& dataset, const DatasetItemRecord& item)>;
 
 // Fields left nullopt keep their stored value (or stay unset on create).
 struct DatasetUpsert {
@@ -91,6 +102,7 @@ struct DatasetUpsert {
   std::optional<boost::json::value> metadata;
   std::optional<boost::json::value> input_schema;
   std::optional<boost::json::value> expected_output_schema;
+  DatasetItemCheck check;  // optional
 };
 
 // Fields left nullopt keep their stored value; a new item gets null values
@@ -104,6 +116,7 @@ struct DatasetItemUpsert {
   std::optional<std::string> source_trace_id;
   std::optional<std::string> source_observation_id;
   std::optional<std::string> status;
+  DatasetItemCheck check;  // optional
 };
 
 struct DatasetItemQuery {
@@ -124,6 +137,14 @@ struct NewDatasetRunItem {
   std::optional<std::string> observation_id;
   std::optional<int64_t> dataset_version_ms;  // the item must be ACTIVE as of then
   std::optional<int64_t> created_at_ms;       // default: now
+};
+
+// Which runs an experiments read covers. Each non-empty list restricts the
+// runs to those matching one of its values; all lists empty: every run.
+struct RunSelection {
+  std::vector<std::string> run_ids;
+  std::vector<std::string> run_names;
+  std::vector<std::string> dataset_ids;
 };
 
 template <typename T>
@@ -174,6 +195,14 @@ class DatasetStore {
   // Every run item of a run, in the order they were created.
   virtual absl::StatusOr<std::vector<DatasetRunItemRecord>> RunItemsOfRun(
       const std::string& project_id, const std::string& run_id) = 0;
+  // The project's runs matching `selection`, newest first.
+  virtual absl::StatusOr<std::vector<DatasetRunRecord>> FindRuns(const std::string& project_id,
+                                                                 const RunSelection& selection) = 0;
+  // The run items of the given runs, restricted to those of `item_ids` when
+  // it is not empty, oldest first.
+  virtual absl::StatusOr<std::vector<DatasetRunItemRecord>> RunItemsOfRuns(
+      const std::string& project_id, const std::vector<std::string>& run_ids,
+      const std::vector<std::string>& item_ids) = 0;
   // Deletes the run and its run items; false when there is no such run.
   virtual absl::StatusOr<bool> DeleteRun(const std::string& project_id,
                                          const std::string& run_id) = 0;

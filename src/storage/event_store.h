@@ -55,6 +55,15 @@ struct PageResult {
   int64_t total_items = 0;
 };
 
+// A condition on a trace's scores of one name; a trace matches when one of
+// its scores of that name does.
+struct TraceScoreCondition {
+  std::string name;
+  // On "value" (kNumber: =, >, <, >=, <=; numeric and boolean scores) or
+  // "stringValue" (kStringOptions: any of, none of; categorical scores).
+  FilterCondition value;
+};
+
 struct TraceQuery {
   PageRequest page;
   std::optional<std::string> user_id, name, session_id, release, version;
@@ -66,6 +75,29 @@ struct TraceQuery {
   std::string order_by = "timestamp";
   bool descending = true;
   std::vector<FilterCondition> filters;  // validated against TraceFilterColumns()
+  std::vector<TraceScoreCondition> scores;
+};
+
+// A search of trace input and output text within a trace list. The payloads
+// must be read to be searched, so the search is bounded: only the first
+// `row_budget` traces of the listing (its filters and order) are searched.
+struct TraceTextSearch {
+  std::string text;  // matched case-insensitively (ASCII) in the JSON text
+  int row_budget = 20000;
+};
+
+struct TraceSearchResult {
+  PageResult<TraceRecord> page;  // total_items: matches among the searched rows
+  int64_t searched = 0;          // rows whose payloads were searched
+  bool budget_reached = false;   // more rows matched the filters than were searched
+};
+
+// A score name seen in a project, with its data type and how often it
+// occurs among the scores looked at.
+struct ScoreNameCount {
+  std::string name;
+  std::string data_type;
+  int64_t count = 0;
 };
 
 struct ObservationQuery {
@@ -132,6 +164,11 @@ class EventStore {
                                                               const std::string& id) = 0;
   virtual absl::StatusOr<PageResult<TraceRecord>> ListTraces(const std::string& project_id,
                                                              const TraceQuery& query) = 0;
+  // Like ListTraces, but only traces whose input or output contains
+  // `search.text`, among the first `search.row_budget` rows of the listing.
+  virtual absl::StatusOr<TraceSearchResult> SearchTraces(const std::string& project_id,
+                                                         const TraceQuery& query,
+                                                         const TraceTextSearch& search) = 0;
   // Deletes traces with their observations and scores. Returns how many existed.
   virtual absl::StatusOr<int64_t> DeleteTraces(const std::string& project_id,
                                                const std::vector<std::string>& ids) = 0;
@@ -159,6 +196,10 @@ class EventStore {
                                                              const ScoreQuery& query) = 0;
   virtual absl::StatusOr<std::vector<ScoreRecord>> ScoresOfTrace(const std::string& project_id,
                                                                  const std::string& trace_id) = 0;
+  // The names (and data types) among the project's newest `limit` scores,
+  // by name.
+  virtual absl::StatusOr<std::vector<ScoreNameCount>> RecentScoreNames(
+      const std::string& project_id, int limit) = 0;
   // Returns false when the score did not exist.
   virtual absl::StatusOr<bool> DeleteScore(const std::string& project_id,
                                            const std::string& id) = 0;

@@ -80,6 +80,17 @@ struct UserSessionRecord {
   int64_t expires_at_ms = 0;
 };
 
+// An invitation to an organization for an email that has no account yet;
+// signing up with that email turns it into a membership with `role`.
+struct InvitationRecord {
+  std::string id;
+  std::string org_id;
+  std::string email;  // lowercase
+  std::string role;   // OWNER | ADMIN | MEMBER | VIEWER
+  std::string invited_by_user_id;
+  int64_t created_at_ms = 0;
+};
+
 class MetaStore {
  public:
   virtual ~MetaStore() = default;
@@ -128,6 +139,9 @@ class MetaStore {
 
   // Inserts a new key; kAlreadyExists when its public key or secret hash is taken.
   virtual absl::Status CreateApiKey(const ApiKeyRecord& key) = 0;
+  // Records that the key `id` was used at `used_at_ms`; an earlier time
+  // never overwrites a later one. No error when there is no such key.
+  virtual absl::Status TouchApiKey(const std::string& id, int64_t used_at_ms) = 0;
   // PROJECT keys of a project / ORGANIZATION keys of an organization, oldest first.
   virtual absl::StatusOr<std::vector<ApiKeyRecord>> ListProjectApiKeys(
       const std::string& project_id) = 0;
@@ -205,6 +219,38 @@ class MetaStore {
   // Removes sessions that expired before `now_ms`; returns how many.
   virtual absl::StatusOr<int64_t> DeleteExpiredUserSessions(int64_t now_ms) {
     return absl::UnimplementedError("DeleteExpiredUserSessions");
+  }
+  // Ends every session of the user except the one with `keep_token_hash`;
+  // returns how many.
+  virtual absl::StatusOr<int64_t> DeleteOtherUserSessions(const std::string& user_id,
+                                                          const std::string& keep_token_hash) {
+    return absl::UnimplementedError("DeleteOtherUserSessions");
+  }
+  // Sets the name and password hash of the user `user.id` (email and
+  // creation time stay); kNotFound when there is no such user.
+  virtual absl::Status UpdateUser(const UserRecord& user) {
+    return absl::UnimplementedError("UpdateUser");
+  }
+
+  // Invitations. One per organization and email: inviting again replaces
+  // the role.
+  virtual absl::Status UpsertInvitation(const InvitationRecord& invitation) {
+    return absl::UnimplementedError("UpsertInvitation");
+  }
+  // The organization's pending invitations, oldest first.
+  virtual absl::StatusOr<std::vector<InvitationRecord>> ListInvitations(const std::string& org_id) {
+    return absl::UnimplementedError("ListInvitations");
+  }
+  // Returns false when the organization has no such invitation.
+  virtual absl::StatusOr<bool> DeleteInvitation(const std::string& org_id, const std::string& id) {
+    return absl::UnimplementedError("DeleteInvitation");
+  }
+  // Turns every invitation of `email` (compared case-insensitively) into an
+  // organization membership of `user_id` and deletes them, in one
+  // transaction; returns the invitations applied.
+  virtual absl::StatusOr<std::vector<InvitationRecord>> AcceptInvitations(
+      const std::string& email, const std::string& user_id) {
+    return absl::UnimplementedError("AcceptInvitations");
   }
 
   virtual absl::Status Ping() = 0;

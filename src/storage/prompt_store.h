@@ -149,6 +149,11 @@ class PromptStore {
                                                                     const PromptSelector& selector,
                                                                     bool resolve) = 0;
 
+  // The version with this id (a prompt version's id, as comments name it),
+  // unresolved; nullopt when the project has none.
+  virtual absl::StatusOr<std::optional<PromptRecord>> GetById(const std::string& project_id,
+                                                              const std::string& id) = 0;
+
   // Prompt names ordered by name, one page of them.
   virtual absl::StatusOr<PromptMetaPage> List(const std::string& project_id,
                                               const PromptListQuery& query) = 0;

@@ -142,6 +142,22 @@ bool PlausibleEmail(const std::string& e) {
          e.find_first_of(" \t\r\n<>\"") == std::string::npos;
 }
 
+// Percent-encodes everything but RFC 3986's unreserved characters.
+std::string UrlEncode(std::string_view s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : s) {
+    if (std::isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+      out += static_cast<char>(ch);
+    } else {
+      out += '%';
+      out += kHex[ch >> 4];
+      out += kHex[ch & 15];
+    }
+  }
+  return out;
+}
+
 std::optional<int> IntParam(const HttpRequest& req, std::string_view key, int lo, int hi) {
   const std::string* v = req.Query(key);
   if (!v || v->empty()) return std::nullopt;
@@ -351,14 +367,17 @@ json::object ScoreConfigJson(const ScoreConfigRecord& c) {
   return o;
 }
 
-// Average of the numeric (and boolean) scores per name, and the count of
-// every score per name.
+// Average of the numeric (and boolean) scores per name, the count of every
+// score per name, and the distinct values of categorical ones.
 json::object ScoreAverages(const std::vector<ScoreRecord>& scores) {
   std::map<std::string, std::pair<double, int>> sums;
   std::map<std::string, int> counts;
+  std::map<std::string, std::set<std::string>> categories;
   for (const auto& s : scores) {
     ++counts[s.name];
-    if (s.value && s.data_type != "CATEGORICAL") {
+    if (s.data_type == "CATEGORICAL") {
+      if (s.string_value) categories[s.name].insert(*s.string_value);
+    } else if (s.value) {
       auto& [sum, n] = sums[s.name];
       sum += *s.value;
       ++n;
@@ -372,6 +391,9 @@ json::object ScoreAverages(const std::vector<ScoreRecord>& scores) {
     e["average"] = it != sums.end() && it->second.second > 0
                        ? json::value(it->second.first / it->second.second)
                        : json::value(nullptr);
+    if (auto c = categories.find(name); c != categories.end()) {
+      e["values"] = StringsJson(std::vector<std::string>(c->second.begin(), c->second.end()));
+    }
     o[name] = std::move(e);
   }
   return o;
@@ -380,6 +402,7 @@ json::object ScoreAverages(const std::vector<ScoreRecord>& scores) {
 struct Caller {
   UserRecord user;
   std::string cookie;
+  std::string session_hash;  // of the session this request came with
 };
 
 struct ProjectAccess {
@@ -399,6 +422,9 @@ class UiApi {
     const char* role = std::getenv("LANGFUSE_DEFAULT_ORG_ROLE");
     if (org && *org) default_org_ = org;
     default_org_role_ = role && ParseRole(role) != Role::kNone ? role : "VIEWER";
+    if (const char* rows = std::getenv("LOUPE_UI_SEARCH_ROWS"); rows && *rows) {
+      search_row_budget_ = std::clamp(std::atoi(rows), 1, 10000000);
+    }
     // Argon2 costs ~50 ms; an unknown email is checked against this hash so
     // that the answer time does not reveal whether the account exists.
     dummy_hash_ = HashNewPassword(RandomHex(16));
@@ -427,7 +453,12 @@ class UiApi {
     route("GET", "/api/ui/projects/{projectId}/members", &UiApi::ListMembers);
     route("POST", "/api/ui/projects/{projectId}/members", &UiApi::AddMember);
     route("DELETE", "/api/ui/projects/{projectId}/members/{userId}", &UiApi::RemoveMember);
+    route("DELETE", "/api/ui/projects/{projectId}/invitations/{invitationId}",
+          &UiApi::DeleteInvitation);
+    route("POST", "/api/ui/account", &UiApi::UpdateAccount);
+    route("POST", "/api/ui/account/password", &UiApi::ChangePassword);
     route("GET", "/api/ui/projects/{projectId}/traces", &UiApi::ListTraces);
+    route("GET", "/api/ui/projects/{projectId}/score-names", &UiApi::ListScoreNames);
     route("GET", "/api/ui/projects/{projectId}/traces/{traceId}", &UiApi::GetTrace);
     route("GET", "/api/ui/projects/{projectId}/observations/{observationId}",
           &UiApi::GetObservation);
@@ -491,7 +522,8 @@ class UiApi {
     auto user = d_.meta->GetUser((*session)->user_id);
     if (!user.ok()) return user.status();
     if (!*user) return std::optional<Caller>();
-    return std::optional<Caller>(Caller{std::move(**user), std::move(cookie)});
+    return std::optional<Caller>(
+        Caller{std::move(**user), std::move(cookie), std::move((*session)->token_hash)});
   }
 
   static HttpResponse Unauthenticated() {
@@ -631,6 +663,13 @@ class UiApi {
       }
       return UiStatus(s);
     }
+    // Invitations sent to this email become memberships now.
+    auto invited = d_.meta->AcceptInvitations(u.email, u.id);
+    if (!invited.ok()) {
+      LogError("ui invitations not applied", {{"error", invited.status().ToString()}});
+    } else if (!invited->empty()) {
+      LogInfo("ui invitations accepted", {{"user", u.email}, {"count", invited->size()}});
+    }
     if (!default_org_.empty()) {
       auto org = d_.meta->GetOrganization(default_org_);
       if (org.ok() && *org) {
@@ -709,6 +748,70 @@ class UiApi {
     o["organizations"] = std::move(orgs_json);
     o["signUpDisabled"] = sessions_.options().signup_disabled;
     return JsonResponse(200, o);
+  }
+
+  // ---- the signed-in user's own account
+
+  // Runs `fn(caller)` for a signed-in caller of a same-site write.
+  template <typename Fn>
+  HttpResponse WithCaller(HttpRequest& req, Fn fn) {
+    if (!SameOrigin(req)) return UiError(403, "Forbidden", "Cross-site request refused.");
+    auto caller = Authenticate(req);
+    if (!caller.ok()) return UiStatus(caller.status());
+    if (!*caller) return Unauthenticated();
+    return fn(**caller);
+  }
+
+  HttpResponse UpdateAccount(HttpRequest& req, const PathParams&) {
+    return WithCaller(req, [&](const Caller& c) {
+      auto body = ParseBody(req);
+      if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+      UserRecord u = c.user;
+      u.name = Trim(StringField(*body, "name"));
+      if (u.name.empty() || u.name.size() > 200) {
+        return UiError(400, "InvalidRequest", "Enter your name (at most 200 characters).");
+      }
+      if (absl::Status s = d_.meta->UpdateUser(u); !s.ok()) return UiStatus(s);
+      json::object o;
+      o["id"] = u.id;
+      o["email"] = u.email;
+      o["name"] = u.name;
+      return JsonResponse(200, o);
+    });
+  }
+
+  // Needs the current password (failures count toward the sign-in limit of
+  // the account); ends the account's other sessions.
+  HttpResponse ChangePassword(HttpRequest& req, const PathParams&) {
+    return WithCaller(req, [&](const Caller& c) {
+      auto body = ParseBody(req);
+      if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+      const std::string current = StringField(*body, "currentPassword");
+      const std::string next = StringField(*body, "newPassword");
+      if (next.size() < 8 || next.size() > 1024) {
+        return UiError(400, "InvalidRequest", "The new password needs at least 8 characters.");
+      }
+      const int64_t now = NowMillis();
+      const std::string email_key = "email:" + Lower(c.user.email);
+      if (int64_t wait = email_failures_.RetryAfterMs(email_key, now); wait > 0) {
+        return RateLimited(wait);
+      }
+      if (c.user.password_hash.empty() || !VerifyPassword(c.user.password_hash, current)) {
+        email_failures_.Record(email_key, now);
+        return UiError(400, "InvalidCredentials", "The current password is not correct.");
+      }
+      UserRecord u = c.user;
+      u.password_hash = HashNewPassword(next);
+      if (u.password_hash.empty()) return UiError(500, "InternalError", "Password hashing failed.");
+      if (absl::Status s = d_.meta->UpdateUser(u); !s.ok()) return UiStatus(s);
+      auto ended = d_.meta->DeleteOtherUserSessions(u.id, c.session_hash);
+      if (!ended.ok()) return UiStatus(ended.status());
+      LogInfo("ui password changed", {{"user", u.email}, {"sessions_ended", *ended}});
+      json::object o;
+      o["ok"] = true;
+      o["otherSessionsEnded"] = *ended;
+      return JsonResponse(200, o);
+    });
   }
 
   // ---- organizations and projects
@@ -865,14 +968,33 @@ class UiApi {
             it == project_roles.end() ? json::value(nullptr) : json::value(it->second);
         arr.push_back(std::move(o));
       }
+      auto invitations = d_.meta->ListInvitations(a.project.org_id);
+      if (!invitations.ok()) return UiStatus(invitations.status());
+      json::array inv;
+      for (const auto& i : *invitations) inv.push_back(InvitationJson(i));
       json::object o;
       o["data"] = std::move(arr);
+      o["invitations"] = std::move(inv);
       return JsonResponse(200, o);
     });
   }
 
-  // Adds an existing account to the organization, or changes its role.
-  // Nobody grants a role above their own.
+  json::object InvitationJson(const InvitationRecord& i) const {
+    json::object o;
+    o["id"] = i.id;
+    o["email"] = i.email;
+    o["role"] = i.role;
+    o["createdAt"] = FormatIsoMillis(i.created_at_ms);
+    // No mail is sent from here: the page shows this link to pass on.
+    std::string base = d_.public_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    o["signUpUrl"] = base + "/auth/sign-up?email=" + UrlEncode(i.email);
+    return o;
+  }
+
+  // Adds an existing account to the organization, or changes its role; an
+  // email without an account gets an invitation that becomes a membership
+  // when that email signs up. Nobody grants a role above their own.
   HttpResponse AddMember(HttpRequest& req, const PathParams& p) {
     return WithProject(req, p, Role::kAdmin, [&](const Caller& c, const ProjectAccess& a) {
       auto body = ParseBody(req);
@@ -889,8 +1011,19 @@ class UiApi {
       auto user = d_.meta->FindUserByEmail(email);
       if (!user.ok()) return UiStatus(user.status());
       if (!*user) {
-        return UiError(404, "NotFound",
-                       "No account uses this email. Ask them to sign up first, then add them.");
+        if (!PlausibleEmail(email)) return UiError(400, "InvalidRequest", "Enter a valid email.");
+        InvitationRecord inv;
+        inv.id = NewUuid();
+        inv.org_id = a.project.org_id;
+        inv.email = email;
+        inv.role = role_name;
+        inv.invited_by_user_id = c.user.id;
+        inv.created_at_ms = NowMillis();
+        if (absl::Status s = d_.meta->UpsertInvitation(inv); !s.ok()) return UiStatus(s);
+        LogInfo("ui member invited", {{"org", inv.org_id}, {"by", c.user.email}});
+        json::object o = InvitationJson(inv);
+        o["invited"] = true;
+        return JsonResponse(201, o);
       }
       if ((*user)->id == c.user.id) {
         return UiError(400, "InvalidRequest", "You cannot change your own role.");
@@ -933,41 +1066,70 @@ class UiApi {
     });
   }
 
+  // Withdraws an invitation; like removing a member, not one above the
+  // caller's own role.
+  HttpResponse DeleteInvitation(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kAdmin, [&](const Caller&, const ProjectAccess& a) {
+      auto invitations = d_.meta->ListInvitations(a.project.org_id);
+      if (!invitations.ok()) return UiStatus(invitations.status());
+      const std::string& id = p.at("invitationId");
+      auto it = std::find_if(invitations->begin(), invitations->end(),
+                             [&](const InvitationRecord& i) { return i.id == id; });
+      if (it == invitations->end()) return UiError(404, "NotFound", "Invitation not found.");
+      if (ParseRole(it->role) > a.role) {
+        return UiError(403, "Forbidden", "You cannot withdraw an invitation above your role.");
+      }
+      auto deleted = d_.meta->DeleteInvitation(a.project.org_id, id);
+      if (!deleted.ok()) return UiStatus(deleted.status());
+      json::object o;
+      o["ok"] = *deleted;
+      return JsonResponse(200, o);
+    });
+  }
+
   // ---- traces
 
   // Splits the UI's filter list into conditions on the trace columns (for
-  // the store) and on its observations' level and model, which become an
-  // "id any of" condition through the observations metrics view (it scans
-  // narrow columns only). At most kMaxTraceMatches traces are matched that way.
+  // the store), on its observations' level and model, and on its scores
+  // (also for the store). Level and model become an "id any of" condition
+  // through the observations metrics view (it scans narrow columns only);
+  // at most kMaxTraceMatches traces are matched that way. A score condition
+  // is {type: "numberObject" (operators = > < >= <=, a number) or
+  // "categoryOptions" (any of / none of, strings), column: "scores", key:
+  // the score name, operator, value}.
   static constexpr int kMaxTraceMatches = 10000;
 
-  absl::StatusOr<std::vector<FilterCondition>> TraceFilters(const std::string& project_id,
-                                                            const std::string& filter_json,
-                                                            bool* truncated) {
-    std::vector<FilterCondition> out;
-    if (Trim(filter_json).empty()) return out;
+  absl::Status TraceFilters(const std::string& project_id, const std::string& filter_json,
+                            TraceQuery* q, bool* truncated) {
+    if (Trim(filter_json).empty()) return absl::OkStatus();
     boost::system::error_code ec;
     json::value v = json::parse(filter_json, ec);
     if (ec || !v.is_array()) return absl::InvalidArgumentError("filter: expected a JSON array");
     json::array trace_conds, obs_conds;
     for (auto& c : v.as_array()) {
-      std::string col = c.is_object() ? StringField(c.as_object(), "column") : "";
+      const json::object* co = c.if_object();
+      std::string col = co ? StringField(*co, "column") : "";
+      std::string type = co ? StringField(*co, "type") : "";
       if (col == "level" || col == "Level") {
-        json::object o = c.as_object();
+        json::object o = *co;
         o["column"] = "level";
         obs_conds.push_back(o);
       } else if (col == "model" || col == "Model") {
-        json::object o = c.as_object();
+        json::object o = *co;
         o["column"] = "providedModelName";
         obs_conds.push_back(o);
+      } else if (type == "numberObject" || type == "categoryOptions") {
+        auto score = ScoreCondition(*co);
+        if (!score.ok()) return score.status();
+        q->scores.push_back(std::move(*score));
       } else {
         trace_conds.push_back(c);
       }
     }
     auto parsed = ParseFilterParam(json::serialize(trace_conds), TraceFilterColumns());
     if (!parsed.ok()) return parsed.status();
-    out = std::move(*parsed);
-    if (obs_conds.empty()) return out;
+    q->filters = std::move(*parsed);
+    if (obs_conds.empty()) return absl::OkStatus();
 
     MetricsQuery mq;
     mq.view = MetricsView::kObservations;
@@ -982,7 +1144,7 @@ class UiApi {
     constexpr int64_t kDay = 24 * 3600 * 1000;
     mq.from_ms = 0;
     mq.to_ms = NowMillis() + kDay;
-    for (const auto& f : out) {
+    for (const auto& f : q->filters) {
       if (f.column != "timestamp") continue;
       if (f.op == ">" || f.op == ">=") mq.from_ms = std::max(mq.from_ms, f.time_ms - kDay);
       if (f.op == "<" || f.op == "<=") mq.to_ms = std::min(mq.to_ms, f.time_ms + kDay);
@@ -999,7 +1161,44 @@ class UiApi {
       if (id && id->is_string()) ids.values.emplace_back(id->as_string());
     }
     *truncated = static_cast<int>(rows->size()) >= kMaxTraceMatches;
-    out.push_back(std::move(ids));
+    q->filters.push_back(std::move(ids));
+    return absl::OkStatus();
+  }
+
+  static absl::StatusOr<TraceScoreCondition> ScoreCondition(const json::object& c) {
+    TraceScoreCondition out;
+    out.name = StringField(c, "key");
+    if (out.name.empty()) {
+      return absl::InvalidArgumentError("filter: a score condition names the score in `key`");
+    }
+    FilterCondition& value = out.value;
+    value.op = StringField(c, "operator");
+    const json::value* v = c.if_contains("value");
+    if (StringField(c, "type") == "numberObject") {
+      static const std::set<std::string> kOps = {"=", ">", "<", ">=", "<="};
+      if (!kOps.count(value.op)) {
+        return absl::InvalidArgumentError("filter: score operator must be one of = > < >= <=");
+      }
+      if (!v || !v->is_number()) {
+        return absl::InvalidArgumentError("filter: the score value must be a number");
+      }
+      value.column = "value";
+      value.type = FilterType::kNumber;
+      value.number_value = v->to_number<double>();
+      return out;
+    }
+    if (value.op != "any of" && value.op != "none of") {
+      return absl::InvalidArgumentError("filter: score operator must be 'any of' or 'none of'");
+    }
+    if (!v || !v->is_array()) {
+      return absl::InvalidArgumentError("filter: the score values must be a list");
+    }
+    for (const json::value& x : v->as_array()) {
+      if (!x.is_string()) return absl::InvalidArgumentError("filter: score values are strings");
+      value.values.emplace_back(x.as_string());
+    }
+    value.column = "stringValue";
+    value.type = FilterType::kStringOptions;
     return out;
   }
 
@@ -1018,23 +1217,78 @@ class UiApi {
       }
       const std::string* order = req.Query("order");
       q.descending = !(order && *order == "asc");
+      const std::string* search = req.Query("search");
+      const std::string text = search ? Trim(*search) : "";
+      if (text.size() > 500) {
+        return UiError(400, "InvalidRequest", "search: at most 500 characters");
+      }
       bool truncated = false;
       const std::string* filter = req.Query("filter");
-      auto filters = TraceFilters(a.project.id, filter ? *filter : "", &truncated);
-      if (!filters.ok()) return UiStatus(filters.status());
-      q.filters = std::move(*filters);
-      auto page = d_.events->ListTraces(a.project.id, q);
-      if (!page.ok()) return UiStatus(page.status());
+      if (absl::Status s = TraceFilters(a.project.id, filter ? *filter : "", &q, &truncated);
+          !s.ok()) {
+        return UiStatus(s);
+      }
+      PageResult<TraceRecord> page;
+      json::object search_meta;
+      if (text.empty()) {
+        auto list = d_.events->ListTraces(a.project.id, q);
+        if (!list.ok()) return UiStatus(list.status());
+        page = std::move(*list);
+      } else {
+        auto found = d_.events->SearchTraces(a.project.id, q, {text, search_row_budget_});
+        if (!found.ok()) return UiStatus(found.status());
+        page = std::move(found->page);
+        search_meta["searched"] = found->searched;
+        search_meta["rowBudget"] = search_row_budget_;
+        search_meta["budgetReached"] = found->budget_reached;
+      }
       json::array rows;
-      for (const auto& t : page->items) rows.push_back(TraceRowJson(t));
+      for (const auto& t : page.items) {
+        json::object row = TraceRowJson(t);
+        auto scores = d_.events->ScoresOfTrace(a.project.id, t.id);
+        if (!scores.ok()) return UiStatus(scores.status());
+        row["scores"] = ScoreAverages(*scores);
+        rows.push_back(std::move(row));
+      }
       json::object o;
       o["data"] = std::move(rows);
-      json::object meta = MetaJson(q.page.page, q.page.limit, page->total_items);
+      json::object meta = MetaJson(q.page.page, q.page.limit, page.total_items);
       meta["observationFilterTruncated"] = truncated;
+      if (!text.empty()) meta["search"] = std::move(search_meta);
       o["meta"] = std::move(meta);
       HttpResponse res = JsonResponse(200, o);
       res.headers.emplace_back("Server-Timing", "db;dur=" + std::to_string(Ms(t0)));
       return res;
+    });
+  }
+
+  // Score names for the trace list's columns and filters: those among the
+  // newest scores, and those of the score configs.
+  HttpResponse ListScoreNames(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kViewer, [&](const Caller&, const ProjectAccess& a) {
+      constexpr int kRecentScores = 10000;
+      auto recent = d_.events->RecentScoreNames(a.project.id, kRecentScores);
+      if (!recent.ok()) return UiStatus(recent.status());
+      std::map<std::pair<std::string, std::string>, int64_t> names;
+      for (const auto& n : *recent) names[{n.name, n.data_type}] += n.count;
+      PageRequest page;
+      page.limit = 100;
+      auto configs = d_.score_configs->List(a.project.id, page);
+      if (!configs.ok()) return UiStatus(configs.status());
+      for (const auto& c : configs->items) {
+        if (!c.is_archived) names.try_emplace({c.name, c.data_type}, 0);
+      }
+      json::array rows;
+      for (const auto& [key, count] : names) {
+        json::object o;
+        o["name"] = key.first;
+        o["dataType"] = key.second;
+        o["count"] = count;
+        rows.push_back(std::move(o));
+      }
+      json::object o;
+      o["data"] = std::move(rows);
+      return JsonResponse(200, o);
     });
   }
 
@@ -1684,6 +1938,9 @@ class UiApi {
   std::string default_org_;
   std::string default_org_role_;
   std::string dummy_hash_;
+  // Text search reads each candidate's payloads, so it looks at this many
+  // traces of a listing at most (the newest ones in the default order).
+  int search_row_budget_ = 20000;
 };
 
 }  // namespace

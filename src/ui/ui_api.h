@@ -25,12 +25,24 @@
 //   POST /api/ui/organizations {name}
 //   POST /api/ui/organizations/{orgId}/projects {name}
 //   GET|POST /api/ui/projects/{projectId}/api-keys, DELETE .../api-keys/{id}
+//   POST /api/ui/account {name}               the caller's own name
+//   POST /api/ui/account/password {currentPassword, newPassword}: ends the
+//        caller's other sessions
 //   GET|POST /api/ui/projects/{projectId}/members {email, role}, DELETE
-//        .../members/{userId}: the organization's members; an existing account
-//        is added by email; nobody grants or removes above their own role
+//        .../members/{userId}: the organization's members and pending
+//        invitations; an existing account is added by email, any other email
+//        gets an invitation (201) that becomes a membership when it signs
+//        up; nobody grants or removes above their own role
+//   DELETE /api/ui/projects/{projectId}/invitations/{invitationId}
 //   GET  /api/ui/projects/{projectId}/traces  paging, orderBy/order, `filter`
 //        (Langfuse filter JSON over the trace columns, plus `level` and
-//        `model`, matched through the trace's observations)
+//        `model`, matched through the trace's observations, and score
+//        conditions {type: numberObject|categoryOptions, column: "scores",
+//        key: name}), `search`: text in the input or output, searched in
+//        the listing's first 20,000 traces (LOUPE_UI_SEARCH_ROWS; meta.search
+//        says how many were searched). Rows carry their scores per name.
+//   GET  /api/ui/projects/{projectId}/score-names  names and data types of
+//        the newest scores and of the score configs
 //   GET  /api/ui/projects/{projectId}/traces/{traceId}  trace, observations
 //        (columnar, no input/output), scores
 //   GET  /api/ui/projects/{projectId}/observations/{observationId}

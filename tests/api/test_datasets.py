@@ -1,7 +1,8 @@
 """Datasets and experiments over HTTP against the real binary: datasets (v2 and the v1
-routes), dataset items (upsert by id, versions, filters, delete), dataset runs and run
-items (linking traces and observations), run deletion, authentication and bad input.
-Shapes and status codes follow the Langfuse API contract §2.4."""
+routes), dataset items (upsert by id, versions, filters, delete, the dataset's JSON
+schemas enforced on them), dataset runs and run items (linking traces and observations),
+run deletion, authentication and bad input. Shapes and status codes follow the Langfuse
+API contract §2.4."""
 
 from __future__ import annotations
 
@@ -215,6 +216,98 @@ def test_encoded_dataset_names(api):
     assert api.get_json(f"/api/public/v2/datasets/{quote(name)}")["name"] == name
     create_item(api, name, id=uid("i"))
     assert api.get_json("/api/public/dataset-items", {"datasetName": name})["meta"]["totalItems"] == 1
+
+
+# --------------------------------------------------------------------------- item schemas
+
+QUESTION_SCHEMA = {"type": "object", "required": ["question"],
+                   "properties": {"question": {"type": "string", "minLength": 3},
+                                  "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True}},
+                   "additionalProperties": False}
+ANSWER_SCHEMA = {"type": "string", "pattern": "^[A-Z]"}
+
+
+def test_items_must_match_the_dataset_schemas(api):
+    ds = uid("schema")
+    create_dataset(api, ds, inputSchema=QUESTION_SCHEMA, expectedOutputSchema=ANSWER_SCHEMA)
+    ok = create_item(api, ds, id=uid("ok"), input={"question": "Capital of France?", "tags": ["geo"]},
+                     expectedOutput="Paris")
+    assert ok["input"]["question"] == "Capital of France?"
+    for body, fragments in [
+        ({"input": {"tags": []}, "expectedOutput": "Paris"},
+         ["input does not match the inputSchema of dataset '" + ds + "'", "/: Missing required property 'question'"]),
+        ({"input": {"question": 42}, "expectedOutput": "Paris"},
+         ["input does not match", "/question: Value type not permitted by 'type' constraint"]),
+        ({"input": {"question": "Why?", "tags": ["a", "a"]}, "expectedOutput": "Paris"},
+         ["/tags: Array items are not unique"]),
+        ({"input": {"question": "Why?", "extra": 1}, "expectedOutput": "Paris"}, ["input does not match"]),
+        ({"input": {"question": "Why?"}, "expectedOutput": "paris"},
+         ["expectedOutput does not match the expectedOutputSchema", "/: String does not match the pattern '^[A-Z]'"]),
+        # An absent expected output is null, which the schema does not allow.
+        ({"input": {"question": "Why?"}}, ["expectedOutput does not match", "/: Value type not permitted"]),
+    ]:
+        r = api.post("/api/public/dataset-items", json={"datasetName": ds, **body})
+        assert_error(r, 400, *fragments)
+    assert len(api.get_json("/api/public/dataset-items", {"datasetName": ds})["data"]) == 1
+
+
+def test_upserts_are_checked_as_the_item_would_be_stored(api):
+    ds = uid("schema-upsert")
+    create_dataset(api, ds, inputSchema=QUESTION_SCHEMA, expectedOutputSchema=ANSWER_SCHEMA)
+    item_id = uid("item")
+    create_item(api, ds, id=item_id, input={"question": "Capital of Peru?"}, expectedOutput="Lima")
+    # Fields left out keep their valid stored values.
+    archived = create_item(api, ds, id=item_id, status="ARCHIVED")
+    assert (archived["status"], archived["expectedOutput"]) == ("ARCHIVED", "Lima")
+    assert_error(api.post("/api/public/dataset-items", json={"datasetName": ds, "id": item_id, "input": "?"}),
+                 400, "input does not match")
+    stored = api.get_json(f"/api/public/dataset-items/{item_id}")
+    assert (stored["input"], stored["status"]) == ({"question": "Capital of Peru?"}, "ARCHIVED")
+
+
+def test_schema_changes_must_fit_the_existing_items(api):
+    ds = uid("schema-change")
+    create_dataset(api, ds)
+    item_id = uid("free")
+    create_item(api, ds, id=item_id, input={"q": "free form"}, expectedOutput=7)
+    body = assert_error(api.post("/api/public/v2/datasets", json={"name": ds, "expectedOutputSchema": ANSWER_SCHEMA}),
+                        400, "expectedOutputSchema: dataset item " + item_id + " does not match it",
+                        "Value type not permitted")
+    assert body["error"] == "InvalidRequestError"
+    assert api.get_json(f"/api/public/v2/datasets/{ds}")["expectedOutputSchema"] is None
+    # A schema the items satisfy is stored, and enforced from then on.
+    create_dataset(api, ds, expectedOutputSchema={"type": "integer"})
+    assert_error(api.post("/api/public/dataset-items", json={"datasetName": ds, "expectedOutput": "seven"}),
+                 400, "expectedOutput does not match")
+    assert create_item(api, ds, expectedOutput=8)["expectedOutput"] == 8
+
+
+@pytest.mark.parametrize("schema, fragment", [
+    ({"type": "bogus"}, "bogus"),
+    ({"minLength": -1}, "minLength"),
+    ({"prefixItems": [{"type": "string"}]}, "unknown keyword 'prefixItems'"),
+    ({"patternProperties": {"^a": {"type": "string"}}}, "patternProperties is not supported"),
+    ({"pattern": "(?<=a)b"}, "lookaround"),
+    ({"$ref": "https://example.com/schema.json"}, "$ref must point into this document"),
+    ({"$ref": "#"}, "$ref cycle"),
+    ({"$schema": "https://json-schema.org/draft/2020-12/schema"}, "draft-07"),
+    ({"description": "x" * 10001}, "longer than 10000 characters"),
+])
+def test_invalid_schemas_are_refused(api, schema, fragment):
+    for key in ("inputSchema", "expectedOutputSchema"):
+        r = api.post("/api/public/v2/datasets", json={"name": uid("bad-schema"), key: schema})
+        assert_error(r, 400, f"{key}: Must be a valid JSON Schema", fragment)
+
+
+def test_schemas_are_safe_on_large_values(api):
+    ds = uid("schema-large")
+    create_dataset(api, ds, inputSchema={"type": "string", "pattern": "^(a|aa)*$"},
+                   expectedOutputSchema={"type": "array", "uniqueItems": True})
+    long_text = "a" * 200_000  # std::regex would overflow the stack on this, or backtrack for ever
+    item = create_item(api, ds, input=long_text, expectedOutput=list(range(100_000)))
+    assert len(item["input"]) == 200_000
+    assert_error(api.post("/api/public/dataset-items", json={"datasetName": ds, "input": long_text + "b",
+                                                             "expectedOutput": [1]}), 400, "pattern")
 
 
 # --------------------------------------------------------------------------- runs

@@ -1,4 +1,4 @@
-"""Comments (/api/public/comments) on traces, observations and sessions."""
+"""Comments (/api/public/comments) on traces, observations, sessions and prompts."""
 
 from __future__ import annotations
 
@@ -50,6 +50,38 @@ def test_comment_on_each_kind_of_object(api, trace, owner_id):
     assert [c["id"] for c in on_session["data"]] == [ses]
     by_author = api.list_all("/api/public/comments", {"authorUserId": owner_id})
     assert cid in {c["id"] for c in by_author} and obs not in {c["id"] for c in by_author}
+
+
+def test_comment_on_a_prompt_version(api, fresh_project):
+    name = uid("commented-prompt")
+    versions = []
+    for text in ("v1 {{x}}", "v2 {{x}}"):
+        r = api.post("/api/public/v2/prompts", json={"type": "text", "name": name, "prompt": text})
+        assert r.status_code == 201, r.text
+        versions.append(r.json())
+    first = versions[0]["id"]
+    cid = comment(api, "PROMPT", first, "wording is off")
+    got = api.get_json(f"/api/public/comments/{cid}")
+    assert (got["objectType"], got["objectId"], got["content"]) == ("PROMPT", first, "wording is off")
+    listed = api.get_json("/api/public/comments", {"objectType": "PROMPT", "objectId": first})
+    assert [c["id"] for c in listed["data"]] == [cid]
+    assert api.get_json("/api/public/comments",
+                        {"objectType": "PROMPT", "objectId": versions[1]["id"]})["data"] == []
+
+    # A prompt is found by the id of a version, not by its name, and only in its own project.
+    r = api.post("/api/public/comments", json={"projectId": PROJECT_ID, "objectType": "PROMPT",
+                                               "objectId": name, "content": "x"})
+    body = assert_error(r, 404)
+    assert body["message"] == f"No prompt with id {name} in project {PROJECT_ID}"
+    _, papi = fresh_project
+    r = papi.post("/api/public/comments", json={"projectId": "x", "objectType": "PROMPT",
+                                                "objectId": first, "content": "x"})
+    assert_error(r, 404)
+    # A deleted prompt can no longer be commented on.
+    assert api.delete(f"/api/public/v2/prompts/{name}", params={"version": 1}).status_code == 204
+    r = api.post("/api/public/comments", json={"projectId": PROJECT_ID, "objectType": "PROMPT",
+                                               "objectId": first, "content": "x"})
+    assert_error(r, 404)
 
 
 def test_missing_objects_are_404(api):

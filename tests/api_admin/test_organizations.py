@@ -1,12 +1,16 @@
-"""The organization-key API: projects, their API keys, the organization's
-keys and memberships (contract §1.2 org-key rules, §5)."""
+"""The organization-key API: projects, their API keys (with lastUsedAt recorded and
+expiresAt enforced), the organization's keys and memberships (contract §1.2 org-key
+rules, §5)."""
 
 from __future__ import annotations
+
+import datetime as dt
+import time
 
 import pytest
 
 from api_admin.helpers import ORG_PUBLIC_KEY, USER_EMAIL, USER_NAME, assert_error
-from integration.harness import PROJECT_ID, Api, basic_auth, uid
+from integration.harness import AUTH_HINT, PROJECT_ID, Api, basic_auth, iso, now_utc, parse_iso, uid
 
 ORG_ONLY = "Organization-scoped API key required"
 
@@ -187,6 +191,64 @@ def test_create_key_with_an_empty_body(org_api):
 ])
 def test_create_key_rejects_bad_input(org_api, body, fragment):
     assert_error(org_api.post(f"/api/public/projects/{PROJECT_ID}/apiKeys", json=body), 400, fragment)
+
+
+def test_last_use_of_a_key_is_recorded_at_most_once_a_minute(org_api, admin_server):
+    p = new_project(org_api)
+    key = new_key(org_api, p["id"])
+    listed = lambda: next(k for k in org_api.get_json(f"/api/public/projects/{p['id']}/apiKeys")["apiKeys"]
+                          if k["id"] == key["id"])
+    assert listed()["lastUsedAt"] is None
+    papi = Api(admin_server.url, auth=basic_auth(key["publicKey"], key["secretKey"]))
+    before = now_utc() - dt.timedelta(milliseconds=5)
+    assert papi.get("/api/public/projects").status_code == 200
+    after = now_utc() + dt.timedelta(milliseconds=5)
+    first = listed()["lastUsedAt"]
+    assert first is not None and before <= parse_iso(first) <= after
+    # Further uses within the minute are not written again.
+    time.sleep(0.05)
+    for _ in range(5):
+        assert papi.get("/api/public/projects").status_code == 200
+    assert papi.post("/api/public/scores", json={"traceId": uid("t"), "name": "n", "value": 1},
+                     auth=f"Bearer {key['publicKey']}").status_code == 200
+    assert listed()["lastUsedAt"] == first
+    # Organization keys are recorded the same way.
+    [org_key] = [k for k in org_api.get_json("/api/public/organizations/apiKeys")["apiKeys"]
+                 if k["publicKey"] == ORG_PUBLIC_KEY]
+    assert org_key["lastUsedAt"] is not None
+
+
+def test_expired_keys_are_refused(org_api, admin_server):
+    p = new_project(org_api)
+    expires = now_utc() + dt.timedelta(seconds=2)
+    key = new_key(org_api, p["id"], note="short-lived", expiresAt=iso(expires))
+    assert abs(parse_iso(key["expiresAt"]) - expires) < dt.timedelta(milliseconds=1)
+    [listed] = [k for k in org_api.get_json(f"/api/public/projects/{p['id']}/apiKeys")["apiKeys"]
+                if k["id"] == key["id"]]
+    assert listed["expiresAt"] == key["expiresAt"]
+    papi = Api(admin_server.url, auth=basic_auth(key["publicKey"], key["secretKey"]))
+    assert papi.get("/api/public/projects").status_code == 200  # cached from here on
+    time.sleep(max(0.0, (expires - now_utc()).total_seconds()) + 0.2)
+    r = papi.get("/api/public/projects")
+    body = assert_error(r, 401)
+    assert body == {"message": f"API key {key['publicKey']} expired at {key['expiresAt']}. {AUTH_HINT}"}
+    r = papi.post("/api/public/scores", json={"traceId": uid("t"), "name": "n", "value": 1},
+                  auth=f"Bearer {key['publicKey']}")
+    assert_error(r, 401, "expired")
+    # Other keys of the project are unaffected.
+    other = new_key(org_api, p["id"])
+    assert Api(admin_server.url, auth=basic_auth(other["publicKey"], other["secretKey"])) \
+        .get("/api/public/projects").status_code == 200
+
+
+@pytest.mark.parametrize("expires_at, fragment", [
+    ("2020-01-01T00:00:00Z", "Must be in the future"),
+    ("tomorrow", "expiresAt"),
+    (5, "expiresAt"),
+])
+def test_create_key_rejects_a_bad_expiry(org_api, expires_at, fragment):
+    r = org_api.post(f"/api/public/projects/{PROJECT_ID}/apiKeys", json={"expiresAt": expires_at})
+    assert_error(r, 400, fragment)
 
 
 def test_organization_api_keys(org_api):

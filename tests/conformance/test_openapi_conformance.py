@@ -11,10 +11,16 @@ validated against the schema the spec declares for its own success status.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import hashlib
 import json
+import os
+import time
 import uuid
 
 import pytest
+import requests
 
 for _mod in ("yaml", "jsonschema", "referencing"):
     pytest.importorskip(_mod, reason="conformance packages missing: run scripts/setup-conformance-env.sh")
@@ -186,6 +192,30 @@ def test_sessions(api, world):
     assert len(body["data"]) == 1
 
 
+def test_v2_observations_and_v3_scores(api, world):
+    every_group = "core,basic,time,io,metadata,model,usage,prompt,metrics,trace_context"
+    body = check(api.get("/api/public/v2/observations", params={"traceId": world["trace"], "fields": every_group}),
+                 "/api/public/v2/observations")
+    assert len(body["data"]) == 3
+    check(api.get("/api/public/v2/observations", params={"traceId": world["trace"], "limit": 1}),
+          "/api/public/v2/observations")
+    body = check(api.get("/api/public/v3/scores", params={"traceId": world["trace"],
+                                                          "fields": "details,subject,annotation"}),
+                 "/api/public/v3/scores")
+    assert len(body["data"]) == 4
+
+
+def test_otel_traces(api):
+    now_ns = time.time_ns()
+    span = {"traceId": os.urandom(16).hex(), "spanId": os.urandom(8).hex(), "name": "conformance-span",
+            "kind": 1, "startTimeUnixNano": str(now_ns), "endTimeUnixNano": str(now_ns + 5_000_000),
+            "attributes": [{"key": "langfuse.observation.type", "value": {"stringValue": "span"}}]}
+    body = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name",
+                                                            "value": {"stringValue": "conformance"}}]},
+                               "scopeSpans": [{"scope": {"name": "langfuse-sdk"}, "spans": [span]}]}]}
+    check(api.post("/api/public/otel/v1/traces", json=body), "/api/public/otel/v1/traces")
+
+
 # --------------------------------------------------------------------------- scores, score configs
 
 
@@ -306,7 +336,7 @@ def test_datasets_items_runs(api, world):
             "/api/public/dataset-items"))
     # Upsert by id, archive.
     check(api.post("/api/public/dataset-items", json={"datasetName": name, "id": items[2]["id"],
-                                                      "input": "changed", "status": "ARCHIVED"}),
+                                                      "input": {"question": "changed"}, "status": "ARCHIVED"}),
           "/api/public/dataset-items")
     check(api.get(f"/api/public/dataset-items/{items[0]['id']}"), "/api/public/dataset-items/{id}")
     check(api.get("/api/public/dataset-items", params={"datasetName": name}), "/api/public/dataset-items")
@@ -323,6 +353,49 @@ def test_datasets_items_runs(api, world):
     check_error(api.get(f"/api/public/v2/datasets/{uid('missing')}"), "/api/public/v2/datasets/{datasetName}", 404)
     check(api.delete(f"/api/public/datasets/{name}/runs/{run}"), "/api/public/datasets/{datasetName}/runs/{runName}")
     check(api.delete(f"/api/public/dataset-items/{items[1]['id']}"), "/api/public/dataset-items/{id}")
+
+
+def test_experiments(api, world):
+    name = uid("exp-dataset")
+    ds = check(api.post("/api/public/v2/datasets", json={"name": name}), "/api/public/v2/datasets")
+    item = check(api.post("/api/public/dataset-items", json={
+        "datasetName": name, "input": {"question": "what is loupe?"}, "expectedOutput": "a server",
+        "metadata": {"source": "docs"}}), "/api/public/dataset-items")
+    for run, observation in (("exp-obs", world["gen"]), ("exp-trace", None)):
+        check(api.post("/api/public/dataset-run-items", json={
+            "runName": run, "runDescription": "conformance", "metadata": {"model": "gpt-4o"},
+            "datasetItemId": item["id"], "traceId": world["trace"],
+            **({"observationId": observation} if observation else {})}), "/api/public/dataset-run-items")
+    window = {"fromStartTime": iso(now_utc() - dt.timedelta(days=1)), "datasetId": ds["id"]}
+    body = check(api.get("/api/public/experiments", params=window), "/api/public/experiments")
+    assert len(body["data"]) == 2
+    body = check(api.get("/api/public/experiments", params={**window, "fields": "core,metadata,scores",
+                                                            "limit": 1}), "/api/public/experiments")
+    assert body["meta"]["cursor"]
+    every_group = "core,dataset,io,metadata,itemMetadata,experimentMetadata,scores"
+    body = check(api.get("/api/public/experiment-items", params={**window, "fields": every_group}),
+                 "/api/public/experiment-items")
+    assert len(body["data"]) == 2 and any(row["scores"] for row in body["data"])
+    check(api.get("/api/public/experiment-items", params=window), "/api/public/experiment-items")
+
+
+# --------------------------------------------------------------------------- media
+
+
+def test_media(api, world):
+    data = b"\x89PNG\r\n\x1a\n" + os.urandom(256)
+    sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    created = check(api.post("/api/public/media", json={
+        "traceId": world["trace"], "observationId": world["gen"], "contentType": "image/png",
+        "contentLength": len(data), "sha256Hash": sha, "field": "input"}),
+        "/api/public/media", 201, "Langfuse answers 201 for POST /media (contract §6)")
+    put = requests.put(created["uploadUrl"], data=data, timeout=30,
+                       headers={"Content-Type": "image/png", "x-amz-checksum-sha256": sha})
+    assert put.status_code == 200, put.text
+    check(api.patch(f"/api/public/media/{created['mediaId']}", json={
+        "uploadedAt": iso(now_utc()), "uploadHttpStatus": 200, "uploadTimeMs": 7}), "/api/public/media/{mediaId}")
+    body = check(api.get(f"/api/public/media/{created['mediaId']}"), "/api/public/media/{mediaId}")
+    assert body["contentLength"] == len(data)
 
 
 # --------------------------------------------------------------------------- comments, annotation queues
@@ -421,6 +494,11 @@ def test_projects_org_key(org_api):
     owner = next(m for m in members["memberships"] if m["email"] == USER_EMAIL)
     check(org_api.request("PUT", "/api/public/organizations/memberships",
                           json={"userId": owner["userId"], "role": "OWNER"}), "/api/public/organizations/memberships")
+    # Removing the owner and putting them back leaves the organization as it was.
+    check(org_api.delete("/api/public/organizations/memberships", json={"userId": owner["userId"]}),
+          "/api/public/organizations/memberships")
+    check(org_api.request("PUT", "/api/public/organizations/memberships",
+                          json={"userId": owner["userId"], "role": "OWNER"}), "/api/public/organizations/memberships")
     tpl = "/api/public/projects/{projectId}/memberships"
     check(org_api.get(f"/api/public/projects/{pid}/memberships"), tpl)
     check(org_api.request("PUT", f"/api/public/projects/{pid}/memberships",
@@ -501,6 +579,12 @@ IMPLEMENTED = [
     ("GET", "/api/public/organizations/projects"), ("GET", "/api/public/organizations/apiKeys"),
     ("GET", "/api/public/organizations/memberships"), ("PUT", "/api/public/organizations/memberships"),
     ("GET", "/api/public/metrics"), ("GET", "/api/public/v2/metrics"),
+    ("DELETE", "/api/public/organizations/memberships"),
+    ("GET", "/api/public/v2/observations"), ("GET", "/api/public/v3/scores"),
+    ("POST", "/api/public/otel/v1/traces"),
+    ("GET", "/api/public/experiments"), ("GET", "/api/public/experiment-items"),
+    ("POST", "/api/public/media"), ("GET", "/api/public/media/{mediaId}"),
+    ("PATCH", "/api/public/media/{mediaId}"),
 ]
 
 

@@ -1,8 +1,9 @@
 """The current Langfuse JS client (@langfuse/client v5, npm) against Loupe:
 prompts (create text and chat, get by label and version, compile with
 placeholders, label update, list, 404 and fallback), datasets and items
-(generated API client + dataset.get), a dataset run item, and scores
-(ScoreManager batches them to POST /api/public/ingestion)."""
+(generated API client + dataset.get), a dataset run item read back through the
+experiments API, and scores (ScoreManager batches them to POST
+/api/public/ingestion)."""
 
 from __future__ import annotations
 
@@ -63,6 +64,19 @@ def test_datasets(flow, sdk_api):
     assert flow["runs"] == [f"js5-run-{s}"]
     run = sdk_api.get_json(f"/api/public/datasets/js5-dataset-{s}/runs/js5-run-{s}")
     assert [ri["traceId"] for ri in run["datasetRunItems"]] == [flow["traceId"]]
+
+
+def test_experiments_api(flow):
+    s = flow["suffix"]
+    ds_id = flow["datasetCreated"]["id"]
+    [e] = flow["experiments"]
+    assert (e["name"], e["itemCount"], e["datasetId"], e["metadata"]) == (f"js5-run-{s}", 1, ds_id, {})
+    # The run item names a trace that was never sent: it is listed at the time it was linked.
+    [item] = flow["experimentItems"]
+    linked = flow["linkedItem"]
+    assert item == {"id": flow["traceId"], "traceId": flow["traceId"], "itemId": linked["id"],
+                    "datasetId": ds_id, "input": None, "expectedOutput": linked["expectedOutput"],
+                    "level": "DEFAULT"}
 
 
 def test_scores(flow, sdk_api):

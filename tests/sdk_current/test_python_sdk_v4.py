@@ -1,7 +1,8 @@
 """The current Langfuse Python SDK (v4, PyPI) against Loupe: prompts (create,
 get by label and version, compile, chat placeholders, label update, fallback),
-datasets and items, an experiment over a dataset with item and run evaluators,
-and scores (ingestion score-create; traces over OTLP)."""
+datasets and items (with input and expected-output JSON schemas), an experiment
+over a dataset with item and run evaluators, read back through the experiments
+API, and scores (ingestion score-create; traces over OTLP)."""
 
 from __future__ import annotations
 
@@ -108,6 +109,32 @@ def test_experiment_over_dataset(flow, sdk_api):
     local = flow["local_experiment"]
     assert local["items"] == 1
     wait_for(lambda: sdk_api.get(f"/api/public/traces/{local['trace_id']}").status_code == 200)
+
+
+def test_experiments_api_reads_the_run(flow):
+    s = flow["suffix"]
+    exp = flow["experiment"]
+    [e] = flow["experiments_api"]
+    assert (e["id"], e["name"], e["description"], e["item_count"], e["dataset_id"]) == \
+        (exp["dataset_run_id"], f"sdk4-run-{s}", "baseline", 3, flow["dataset_id"])
+    assert e["metadata"] == {"model": "lookup"} and e["ordered"]
+    assert e["scores"] == [["accuracy", round(2 / 3, 6)]]
+    items = flow["experiment_items_api"]
+    assert [i["item_id"] for i in items] == [f"sdk4-item-{s}-{i}" for i in range(3)]
+    assert sorted(i["trace_id"] for i in items) == exp["trace_ids"]
+    assert all(i["name"] == f"sdk4-run-{s}" and i["dataset_id"] == flow["dataset_id"] for i in items)
+    assert [(i["input"], i["output"], i["expected_output"]) for i in items] == [
+        ({"country": "France"}, "Paris", "Paris"), ({"country": "Italy"}, "Rome", "Rome"),
+        ({"country": "Spain"}, "Lisbon", "Madrid")]
+    assert all(i["scores"] == ["exact_match", "is_capital"] for i in items)
+
+
+def test_dataset_schemas(flow):
+    rejection = flow["schema_rejection"]
+    assert rejection is not None and rejection["status"] == 400
+    message = rejection["body"]["message"]
+    assert "input does not match the inputSchema" in message and "Missing required property 'country'" in message
+    assert flow["schema_items"] == ["Santiago"]
 
 
 def test_scores(flow, sdk_api):

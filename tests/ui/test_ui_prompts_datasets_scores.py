@@ -214,7 +214,7 @@ def test_dataset_list_detail_and_run(owner, seeded):
     assert runs["run-a"]["itemCount"] == 3
     assert runs["run-a"]["scores"]["exact_match"]["average"] == pytest.approx(2 / 3)
     assert runs["run-b"]["scores"]["exact_match"]["average"] == 1
-    assert runs["run-a"]["scores"]["quality"] == {"count": 3, "average": None}
+    assert runs["run-a"]["scores"]["quality"] == {"count": 3, "average": None, "values": ["bad", "good"]}
     # By name as well as by id.
     assert owner.get(f"{P}/datasets/{q(seeded['dataset'], safe='')}").status_code == 200
     run = owner.get(f"{P}/datasets/{ds['id']}/runs/run-a").json()

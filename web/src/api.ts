@@ -88,6 +88,8 @@ export interface PageMeta {
   totalItems: number;
   totalPages: number;
   observationFilterTruncated?: boolean;
+  // Set when the list was searched for text: how many traces were searched.
+  search?: { searched: number; rowBudget: number; budgetReached: boolean };
 }
 
 export interface TraceRow {
@@ -106,6 +108,13 @@ export interface TraceRow {
   bookmarked: boolean;
   input: string | null;
   output: string | null;
+  scores: Record<string, ScoreAverage>;
+}
+
+export interface ScoreName {
+  name: string;
+  dataType: string;
+  count: number;
 }
 
 export interface TraceFull {
@@ -285,6 +294,7 @@ export interface DatasetItem {
 export interface ScoreAverage {
   count: number;
   average: number | null;
+  values?: string[]; // of categorical scores
 }
 
 export interface DatasetRunRow {

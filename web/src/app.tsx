@@ -17,6 +17,7 @@ import { ApiKeys } from "./pages/ApiKeys";
 import { NewPromptPage, PromptDetailPage, Prompts } from "./pages/Prompts";
 import { DatasetPage, DatasetRunPage, Datasets } from "./pages/Datasets";
 import { Scores } from "./pages/Scores";
+import { Account } from "./pages/Account";
 
 export interface Ctx {
   session: SessionInfo;
@@ -42,6 +43,10 @@ export function firstProject(s: SessionInfo): ProjectRef | null {
   for (const o of s.organizations) if (o.projects.length) return o.projects[0];
   return null;
 }
+
+// The project last shown, so that pages outside a project (the account)
+// keep its navigation.
+let lastProjectId = "";
 
 export function App() {
   const loc = useLocation();
@@ -83,6 +88,15 @@ export function App() {
     }
     return <Setup session={session} reload={reload} />;
   }
+  if (path === "/account/settings" || path === "/account") {
+    const last = findProject(session, lastProjectId) ?? (firstProject(session) && findProject(session, firstProject(session)!.id));
+    const ctx: Ctx | undefined = last ? { session, org: last.org, project: last.project, reload } : undefined;
+    return (
+      <Shell session={session} reload={reload} ctx={ctx} sub="/account/settings">
+        <Account session={session} reload={reload} />
+      </Shell>
+    );
+  }
   const pm = /^\/project\/([^/]+)(\/.*)?$/.exec(path);
   if (pm) {
     const found = findProject(session, decodeURIComponent(pm[1]));
@@ -94,6 +108,7 @@ export function App() {
       );
     }
     const ctx: Ctx = { session, org: found.org, project: found.project, reload };
+    lastProjectId = found.project.id;
     const sub = pm[2] ?? "";
     let page: ComponentChildren;
     let m: Record<string, string> | null;
@@ -178,7 +193,9 @@ function Shell({ session, reload, ctx, sub, children }: {
           </nav>
         )}
         <div class="sidebar-foot">
-          <div class="who" title={session.user.email}>{session.user.name || session.user.email}</div>
+          <div class="who" title={`${session.user.email}: account settings`}>
+            <a href="/account/settings" onClick={linkClick} data-testid="nav-account">{session.user.name || session.user.email}</a>
+          </div>
           {ctx && <div class="role">Role: {ctx.project.role}</div>}
           <button class="link" onClick={signOut} data-testid="sign-out">Sign out</button>
         </div>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodeFilters, parseFilters, toCondition, traceFilterParam } from "./filters";
+import { encodeFilters, parseFilters, searchModeOf, toCondition, traceFilterParam } from "./filters";
 
 describe("filters", () => {
   it("round-trips through the URL", () => {
@@ -34,5 +34,26 @@ describe("filters", () => {
       { type: "string", column: "name", operator: "contains", value: "chat" },
     ]);
     expect(JSON.parse(traceFilterParam([], "all", ""))).toEqual([]);
+  });
+
+  it("translates score filters with their score name", () => {
+    const f = { column: "scores", operator: ">=", value: "0.5", key: "accuracy" };
+    expect(parseFilters(encodeFilters([f]))).toEqual([f]);
+    expect(toCondition(f)).toEqual({ type: "numberObject", column: "scores", key: "accuracy", operator: ">=", value: 0.5 });
+    expect(toCondition({ column: "scoreCategories", operator: "any of", value: "good, ok", key: "quality" })).toEqual({
+      type: "categoryOptions",
+      column: "scores",
+      key: "quality",
+      operator: "any of",
+      value: ["good", "ok"],
+    });
+    // Without a score name the condition is incomplete.
+    expect(toCondition({ column: "scores", operator: ">=", value: "1" })).toBeNull();
+  });
+
+  it("reads the search mode", () => {
+    expect(searchModeOf("text")).toBe("text");
+    expect(searchModeOf(null)).toBe("names");
+    expect(searchModeOf("other")).toBe("names");
   });
 });

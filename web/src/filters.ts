@@ -2,7 +2,7 @@
 // bookmarked and shared), and its translation into the server's filter
 // JSON (Langfuse's {type, column, operator, value} conditions).
 
-export type FilterType = "string" | "number" | "stringOptions" | "arrayOptions" | "datetime";
+export type FilterType = "string" | "number" | "stringOptions" | "arrayOptions" | "datetime" | "numberObject" | "categoryOptions";
 
 export interface FilterColumn {
   id: string;
@@ -15,6 +15,7 @@ export interface Filter {
   column: string;
   operator: string;
   value: string; // comma-separated for the option types
+  key?: string; // the score name of a score filter
 }
 
 export const TRACE_FILTER_COLUMNS: FilterColumn[] = [
@@ -31,7 +32,14 @@ export const TRACE_FILTER_COLUMNS: FilterColumn[] = [
   { id: "totalCost", label: "Total cost ($)", type: "number" },
   { id: "observationCount", label: "Observations", type: "number" },
   { id: "id", label: "Trace ID", type: "string" },
+  // Conditions on the trace's scores of one name (the filter's key).
+  { id: "scores", label: "Score (numeric)", type: "numberObject" },
+  { id: "scoreCategories", label: "Score (categorical)", type: "categoryOptions" },
 ];
+
+export function isScoreColumn(id: string): boolean {
+  return id === "scores" || id === "scoreCategories";
+}
 
 export const OPERATORS: Record<FilterType, string[]> = {
   string: ["=", "contains", "starts with", "ends with", "does not contain"],
@@ -39,6 +47,8 @@ export const OPERATORS: Record<FilterType, string[]> = {
   stringOptions: ["any of", "none of"],
   arrayOptions: ["any of", "all of", "none of"],
   datetime: [">=", "<"],
+  numberObject: [">=", "<=", ">", "<", "="],
+  categoryOptions: ["any of", "none of"],
 };
 
 export const TIME_RANGES: { id: string; label: string; ms: number | null }[] = [
@@ -63,7 +73,11 @@ export function parseFilters(s: string | null): Filter[] {
     if (!Array.isArray(v)) return [];
     return v
       .filter((f): f is Filter => !!f && typeof f === "object" && typeof f.column === "string")
-      .map((f) => ({ column: f.column, operator: String(f.operator), value: String(f.value ?? "") }));
+      .map((f) => {
+        const out: Filter = { column: f.column, operator: String(f.operator), value: String(f.value ?? "") };
+        if (typeof f.key === "string") out.key = f.key;
+        return out;
+      });
   } catch {
     return [];
   }
@@ -78,6 +92,14 @@ export function toCondition(f: Filter): Record<string, unknown> | null {
   const col = columnOf(f.column);
   if (!col || f.value.trim() === "") return null;
   switch (col.type) {
+    case "numberObject": {
+      const n = Number(f.value);
+      if (!f.key || !isFinite(n)) return null;
+      return { type: "numberObject", column: "scores", key: f.key, operator: f.operator, value: n };
+    }
+    case "categoryOptions":
+      if (!f.key) return null;
+      return { type: "categoryOptions", column: "scores", key: f.key, operator: f.operator, value: splitList(f.value) };
     case "number": {
       const n = Number(f.value);
       if (!isFinite(n)) return null;
@@ -89,13 +111,25 @@ export function toCondition(f: Filter): Record<string, unknown> | null {
         type: col.type,
         column: col.id,
         operator: f.operator,
-        value: f.value.split(",").map((x) => x.trim()).filter(Boolean),
+        value: splitList(f.value),
       };
     case "datetime":
       return { type: "datetime", column: col.id, operator: f.operator, value: f.value };
     default:
       return { type: "string", column: col.id, operator: f.operator, value: f.value };
   }
+}
+
+function splitList(v: string): string[] {
+  return v.split(",").map((x) => x.trim()).filter(Boolean);
+}
+
+// The search box searches trace names (a filter condition) or the text of
+// inputs and outputs (the server's `search` parameter).
+export type SearchMode = "names" | "text";
+
+export function searchModeOf(v: string | null): SearchMode {
+  return v === "text" ? "text" : "names";
 }
 
 // The `filter` parameter for the trace list: UI filters, the time range and

@@ -413,6 +413,60 @@ class MetaStoreAdminTest : public ::testing::Test {
   std::unique_ptr<MetaStore> meta_;
 };
 
+TEST_F(MetaStoreAdminTest, InvitationsBecomeMembershipsOnAccept) {
+  InvitationRecord inv{"i1", "org", "New@Example.com", "VIEWER", "u-admin", 10};
+  ASSERT_TRUE(meta_->UpsertInvitation(inv).ok());
+  // Inviting the same email again replaces the role; one invitation stays.
+  inv.id = "i2";
+  inv.role = "MEMBER";
+  ASSERT_TRUE(meta_->UpsertInvitation(inv).ok());
+  ASSERT_TRUE(
+      meta_->UpsertInvitation({"i3", "other-org", "new@example.com", "ADMIN", "x", 20}).ok());
+  ASSERT_TRUE(meta_->UpsertInvitation({"i4", "org", "else@example.com", "VIEWER", "x", 30}).ok());
+  auto listed = meta_->ListInvitations("org");
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].email, "new@example.com");
+  EXPECT_EQ((*listed)[0].role, "MEMBER");
+  EXPECT_EQ((*listed)[0].id, "i1");  // the first id is kept
+
+  ASSERT_TRUE(meta_->CreateUser({"u1", "new@example.com", "New", "hash", 1}).ok());
+  auto accepted = meta_->AcceptInvitations("NEW@example.com", "u1");
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ(accepted->size(), 2u);
+  EXPECT_EQ((*meta_->GetOrgMembership("org", "u1"))->role, "MEMBER");
+  EXPECT_EQ((*meta_->GetOrgMembership("other-org", "u1"))->role, "ADMIN");
+  EXPECT_EQ(meta_->ListInvitations("org")->size(), 1u);  // else@ stays
+  EXPECT_TRUE(meta_->AcceptInvitations("new@example.com", "u1")->empty());
+
+  EXPECT_FALSE(*meta_->DeleteInvitation("other-org", "i4"));  // not that organization's
+  EXPECT_TRUE(*meta_->DeleteInvitation("org", "i4"));
+  EXPECT_TRUE(meta_->ListInvitations("org")->empty());
+}
+
+TEST_F(MetaStoreAdminTest, UpdateUserAndEndOtherSessions) {
+  ASSERT_TRUE(meta_->CreateUser({"u1", "a@example.com", "A", "hash-1", 1}).ok());
+  ASSERT_TRUE(meta_->UpdateUser({"u1", "ignored@example.com", "B", "hash-2", 0}).ok());
+  auto u = meta_->GetUser("u1");
+  ASSERT_TRUE(u.ok() && u->has_value());
+  EXPECT_EQ((*u)->name, "B");
+  EXPECT_EQ((*u)->password_hash, "hash-2");
+  EXPECT_EQ((*u)->email, "a@example.com");
+  EXPECT_EQ((*u)->created_at_ms, 1);
+  EXPECT_EQ(meta_->UpdateUser({"nobody", "", "x", "y", 0}).code(), absl::StatusCode::kNotFound);
+
+  for (const char* token : {"t1", "t2", "t3"}) {
+    ASSERT_TRUE(meta_->CreateUserSession({token, "u1", 1, 1000}).ok());
+  }
+  ASSERT_TRUE(meta_->CreateUserSession({"t4", "u2", 1, 1000}).ok());
+  auto ended = meta_->DeleteOtherUserSessions("u1", "t2");
+  ASSERT_TRUE(ended.ok());
+  EXPECT_EQ(*ended, 2);
+  EXPECT_TRUE(meta_->GetUserSession("t2")->has_value());
+  EXPECT_FALSE(meta_->GetUserSession("t1")->has_value());
+  EXPECT_TRUE(meta_->GetUserSession("t4")->has_value());
+}
+
 TEST_F(MetaStoreAdminTest, ProjectsOfAnOrganizationAndSoftDelete) {
   ASSERT_TRUE(meta_->UpsertProject(Project("p1", "org", 10)).ok());
   ASSERT_TRUE(meta_->UpsertProject(Project("p2", "org", 20)).ok());

@@ -148,8 +148,8 @@ constexpr const char* kRunSelect =
 
 constexpr const char* kRunItemSelect =
     "SELECT i.id, i.project_id, i.dataset_run_id, r.name, i.dataset_item_id, i.trace_id, "
-    "i.observation_id, i.created_at, i.updated_at FROM dataset_run_items i JOIN dataset_runs r "
-    "ON r.id = i.dataset_run_id ";
+    "i.observation_id, i.created_at, i.updated_at, i.dataset_item_version FROM "
+    "dataset_run_items i JOIN dataset_runs r ON r.id = i.dataset_run_id ";
 
 DatasetRecord ReadDataset(const Stmt& st) {
   DatasetRecord d;
@@ -208,7 +208,16 @@ DatasetRunItemRecord ReadRunItem(const Stmt& st) {
   i.observation_id = st.OptText(6);
   i.created_at_ms = st.Int(7);
   i.updated_at_ms = st.Int(8);
+  i.dataset_item_version_ms = st.Int(9);
   return i;
+}
+
+// A list bound as one JSON array, matched with `IN (SELECT value FROM
+// json_each(?))`: any length, one statement.
+std::string JsonList(const std::vector<std::string>& values) {
+  json::array arr;
+  for (const std::string& v : values) arr.emplace_back(v);
+  return json::serialize(arr);
 }
 
 class SqliteDatasetStore final : public DatasetStore {
@@ -222,6 +231,10 @@ class SqliteDatasetStore final : public DatasetStore {
     ASSIGN_OR_RETURN(auto txn, sqlite::Transaction::Begin(*db_, true));
     ASSIGN_OR_RETURN(std::optional<DatasetRecord> existing, FindDataset(project_id, u.name));
     int64_t now = NowMillis();
+    const bool schema_changed =
+        existing && ((u.input_schema && *u.input_schema != existing->input_schema) ||
+                     (u.expected_output_schema &&
+                      *u.expected_output_schema != existing->expected_output_schema));
     DatasetRecord d;
     if (existing) {
       d = std::move(*existing);
@@ -239,6 +252,10 @@ class SqliteDatasetStore final : public DatasetStore {
         existing && !u.description && !u.metadata && !u.input_schema && !u.expected_output_schema
             ? d.updated_at_ms
             : now;
+    if (schema_changed && u.check) {
+      ASSIGN_OR_RETURN(std::vector<DatasetItemRecord> items, CurrentItems(project_id, d.id));
+      for (const DatasetItemRecord& item : items) RETURN_IF_ERROR(u.check(d, item));
+    }
     ASSIGN_OR_RETURN(Stmt * st,
                      db_->Prepare(std::string("INSERT INTO datasets(") + kDatasetColumns +
                                   ") VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
@@ -311,6 +328,7 @@ class SqliteDatasetStore final : public DatasetStore {
     if (u.source_observation_id) item.source_observation_id = u.source_observation_id;
     if (u.status) item.status = *u.status;
     if (current && SameContent(*current, item)) return *current;
+    if (u.check) RETURN_IF_ERROR(u.check(*dataset, item));
 
     item.updated_at_ms = now;
     item.valid_from_ms = now;
@@ -370,14 +388,7 @@ class SqliteDatasetStore final : public DatasetStore {
       const std::string& project_id, const std::string& dataset_id) override {
     std::lock_guard lock(mu_);
     RETURN_IF_ERROR(Open());
-    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare(std::string(kItemSelect) +
-                                             "WHERE v.project_id = ? AND v.dataset_id = ? AND "
-                                             "v.valid_to IS NULL AND v.is_deleted = 0 ORDER BY "
-                                             "v.created_at DESC, v.id"));
-    st->Bind(1, project_id).Bind(2, dataset_id);
-    std::vector<DatasetItemRecord> out;
-    RETURN_IF_ERROR(ForEachRow(st, [&](const Stmt& s) { out.push_back(ReadItem(s)); }));
-    return out;
+    return CurrentItems(project_id, dataset_id);
   }
 
   absl::StatusOr<bool> DeleteItem(const std::string& project_id, const std::string& id) override {
@@ -443,6 +454,7 @@ class SqliteDatasetStore final : public DatasetStore {
     ri.dataset_item_id = item->id;
     ri.trace_id = n.trace_id;
     ri.observation_id = n.observation_id;
+    ri.dataset_item_version_ms = item->valid_from_ms;
     ri.created_at_ms = ri.updated_at_ms = created_at;
     ASSIGN_OR_RETURN(Stmt * ins,
                      db_->Prepare("INSERT INTO dataset_run_items(id, project_id, dataset_run_id, "
@@ -516,6 +528,44 @@ class SqliteDatasetStore final : public DatasetStore {
     return out;
   }
 
+  absl::StatusOr<std::vector<DatasetRunRecord>> FindRuns(const std::string& project_id,
+                                                         const RunSelection& sel) override {
+    std::lock_guard lock(mu_);
+    RETURN_IF_ERROR(Open());
+    std::string sql = std::string(kRunSelect) + "WHERE r.project_id = ?1";
+    if (!sel.run_ids.empty()) sql += " AND r.id IN (SELECT value FROM json_each(?2))";
+    if (!sel.run_names.empty()) sql += " AND r.name IN (SELECT value FROM json_each(?3))";
+    if (!sel.dataset_ids.empty()) {
+      sql += " AND r.dataset_id IN (SELECT value FROM json_each(?4))";
+    }
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare(sql + " ORDER BY r.created_at DESC, r.rowid DESC"));
+    st->Bind(1, project_id);
+    if (!sel.run_ids.empty()) st->Bind(2, JsonList(sel.run_ids));
+    if (!sel.run_names.empty()) st->Bind(3, JsonList(sel.run_names));
+    if (!sel.dataset_ids.empty()) st->Bind(4, JsonList(sel.dataset_ids));
+    std::vector<DatasetRunRecord> out;
+    RETURN_IF_ERROR(ForEachRow(st, [&](const Stmt& s) { out.push_back(ReadRun(s)); }));
+    return out;
+  }
+
+  absl::StatusOr<std::vector<DatasetRunItemRecord>> RunItemsOfRuns(
+      const std::string& project_id, const std::vector<std::string>& run_ids,
+      const std::vector<std::string>& item_ids) override {
+    std::lock_guard lock(mu_);
+    RETURN_IF_ERROR(Open());
+    std::vector<DatasetRunItemRecord> out;
+    if (run_ids.empty()) return out;
+    std::string sql = std::string(kRunItemSelect) +
+                      "WHERE i.project_id = ?1 AND i.dataset_run_id IN (SELECT value FROM "
+                      "json_each(?2))";
+    if (!item_ids.empty()) sql += " AND i.dataset_item_id IN (SELECT value FROM json_each(?3))";
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare(sql + " ORDER BY i.rowid"));
+    st->Bind(1, project_id).Bind(2, JsonList(run_ids));
+    if (!item_ids.empty()) st->Bind(3, JsonList(item_ids));
+    RETURN_IF_ERROR(ForEachRow(st, [&](const Stmt& s) { out.push_back(ReadRunItem(s)); }));
+    return out;
+  }
+
   absl::StatusOr<bool> DeleteRun(const std::string& project_id,
                                  const std::string& run_id) override {
     std::lock_guard lock(mu_);
@@ -559,6 +609,19 @@ class SqliteDatasetStore final : public DatasetStore {
     st->Bind(1, project_id).Bind(2, name);
     std::optional<DatasetRecord> out;
     RETURN_IF_ERROR(ForEachRow(st, [&](const Stmt& s) { out = ReadDataset(s); }));
+    return out;
+  }
+
+  // Every current item of a dataset, newest first. Requires mu_.
+  absl::StatusOr<std::vector<DatasetItemRecord>> CurrentItems(const std::string& project_id,
+                                                              const std::string& dataset_id) {
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare(std::string(kItemSelect) +
+                                             "WHERE v.project_id = ? AND v.dataset_id = ? AND "
+                                             "v.valid_to IS NULL AND v.is_deleted = 0 ORDER BY "
+                                             "v.created_at DESC, v.id"));
+    st->Bind(1, project_id).Bind(2, dataset_id);
+    std::vector<DatasetItemRecord> out;
+    RETURN_IF_ERROR(ForEachRow(st, [&](const Stmt& s) { out.push_back(ReadItem(s)); }));
     return out;
   }
 

@@ -312,6 +312,111 @@ TEST_F(DatasetStoreTest, DeletingARunRemovesItsItemsAndDeletingAnItemItsRunItems
   EXPECT_FALSE(*store_->DeleteItem(kProject, "i1"));
 }
 
+TEST_F(DatasetStoreTest, ItemChecksSeeTheItemAsItWouldBeStored) {
+  Dataset("ds");
+  Item("ds", "i", json::value("old"));
+  std::vector<std::string> seen;
+  DatasetItemUpsert u;
+  u.dataset_name = "ds";
+  u.id = "i";
+  u.expected_output = json::value("answer");
+  u.check = [&](const DatasetRecord& d, const DatasetItemRecord& item) {
+    seen.push_back(d.name + ":" + json::serialize(item.input) + ":" +
+                   json::serialize(item.expected_output));
+    return absl::InvalidArgumentError("refused");
+  };
+  auto refused = store_->UpsertItem(kProject, u);
+  EXPECT_EQ(refused.status(), absl::InvalidArgumentError("refused"));
+  EXPECT_THAT(seen, ElementsAre(R"(ds:"old":"answer")"));
+  EXPECT_EQ((*store_->GetItem(kProject, "i"))->expected_output, json::value(nullptr));
+
+  // An upsert that changes nothing is not checked again.
+  u.expected_output.reset();
+  u.input = json::value("old");
+  EXPECT_TRUE(store_->UpsertItem(kProject, u).ok());
+  EXPECT_EQ(seen.size(), 1u);
+}
+
+TEST_F(DatasetStoreTest, SchemaChangesCheckEveryCurrentItem) {
+  Dataset("ds");
+  Item("ds", "a", json::value(1));
+  Item("ds", "b", json::value("two"));
+  Item("ds", "gone", json::value("x"));
+  ASSERT_TRUE(*store_->DeleteItem(kProject, "gone"));
+  std::vector<std::string> checked;
+  DatasetUpsert u;
+  u.name = "ds";
+  u.input_schema = json::object{{"type", "string"}};
+  u.check = [&](const DatasetRecord& d, const DatasetItemRecord& item) -> absl::Status {
+    checked.push_back(item.id);
+    EXPECT_EQ(d.input_schema, (json::value(json::object{{"type", "string"}})));
+    if (!item.input.is_string()) return absl::InvalidArgumentError("item " + item.id);
+    return absl::OkStatus();
+  };
+  EXPECT_EQ(store_->UpsertDataset(kProject, u).status(), absl::InvalidArgumentError("item a"));
+  EXPECT_TRUE((*store_->GetDataset(kProject, "ds"))->input_schema.is_null());  // nothing stored
+  EXPECT_THAT(checked, ::testing::Contains("a"));
+  EXPECT_THAT(checked, ::testing::Not(::testing::Contains("gone")));
+
+  ASSERT_TRUE(*store_->DeleteItem(kProject, "a"));
+  checked.clear();
+  ASSERT_TRUE(store_->UpsertDataset(kProject, u).ok());
+  EXPECT_THAT(checked, ElementsAre("b"));
+  // Upserts that leave the schemas as they are check nothing.
+  checked.clear();
+  u.description = "now described";
+  ASSERT_TRUE(store_->UpsertDataset(kProject, u).ok());
+  EXPECT_TRUE(checked.empty());
+}
+
+TEST_F(DatasetStoreTest, FindRunsAndTheirItemsForExperiments) {
+  DatasetRecord ds1 = Dataset("ds1");
+  DatasetRecord ds2 = Dataset("ds2");
+  Item("ds1", "i1", json::value(1));
+  Item("ds1", "i2", json::value(2));
+  Item("ds2", "j1", json::value(3));
+  ASSERT_TRUE(Link("i1", "run").ok());
+  Tick();
+  ASSERT_TRUE(Link("i2", "run").ok());
+  Tick();
+  ASSERT_TRUE(Link("j1", "run").ok());  // same name, other dataset
+  Tick();
+  ASSERT_TRUE(Link("i1", "other").ok());
+
+  auto all = store_->FindRuns(kProject, {});
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].name, "other");  // newest first
+  RunSelection by_name;
+  by_name.run_names = {"run"};
+  auto named = store_->FindRuns(kProject, by_name);
+  ASSERT_TRUE(named.ok());
+  EXPECT_EQ(named->size(), 2u);
+  by_name.dataset_ids = {ds2.id};
+  auto in_ds2 = store_->FindRuns(kProject, by_name);
+  ASSERT_TRUE(in_ds2.ok());
+  ASSERT_EQ(in_ds2->size(), 1u);
+  EXPECT_EQ((*in_ds2)[0].dataset_name, "ds2");
+  RunSelection ids;
+  ids.run_ids = {(*in_ds2)[0].id, "nope"};
+  auto by_id = store_->FindRuns(kProject, ids);
+  ASSERT_TRUE(by_id.ok());
+  EXPECT_EQ(by_id->size(), 1u);
+  EXPECT_TRUE(store_->FindRuns("other-project", {})->empty());
+
+  std::string run1 = (*store_->GetRun(kProject, ds1.id, "run"))->id;
+  auto items = store_->RunItemsOfRuns(kProject, {run1, (*in_ds2)[0].id}, {});
+  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_EQ(items->size(), 3u);
+  EXPECT_EQ((*items)[0].dataset_item_id, "i1");
+  EXPECT_EQ((*items)[0].dataset_item_version_ms, (*store_->GetItem(kProject, "i1"))->valid_from_ms);
+  auto only = store_->RunItemsOfRuns(kProject, {run1}, {"i2", "j1"});
+  ASSERT_TRUE(only.ok());
+  ASSERT_EQ(only->size(), 1u);
+  EXPECT_EQ((*only)[0].dataset_item_id, "i2");
+  EXPECT_TRUE(store_->RunItemsOfRuns(kProject, {}, {})->empty());
+}
+
 TEST_F(DatasetStoreTest, DataSurvivesReopening) {
   DatasetRecord ds = Dataset("ds");
   Item("ds", "i", json::object{{"nested", json::array{1, 2}}});

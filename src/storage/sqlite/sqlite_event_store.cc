@@ -1,11 +1,11 @@
 #include "storage/sqlite/sqlite_event_store.h"
 
-#include <malloc.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <future>
@@ -18,6 +18,7 @@
 
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/memory.h"
 #include "common/status_macros.h"
 #include "common/time_util.h"
 #include "ingest/materialize.h"
@@ -574,53 +575,14 @@ class SqliteEventStore final : public EventStore {
     PageResult<TraceRecord> result;
     auto project = ProjectKeyIfKnown(project_id);
     if (!project) return result;
-    std::string where = " WHERE t.project = ? AND t.present = 1";
-    std::vector<std::function<void(Stmt&, int&)>> binds;
-    auto add_eq = [&](const char* col, const std::optional<std::string>& v) {
-      AddEquals("t.", col, v, &where, &binds);
-    };
-    add_eq("user_id", q.user_id);
-    add_eq("name", q.name);
-    add_eq("session_id", q.session_id);
-    add_eq("release", q.release);
-    add_eq("version", q.version);
-    AddInList(" AND t.environment", q.environments, &where, &binds);
-    if (q.from_ms) {
-      where += " AND t.timestamp >= ?";
-      binds.push_back([v = *q.from_ms](Stmt& s, int& i) { s.Bind(i++, v); });
-    }
-    if (q.to_ms) {
-      where += " AND t.timestamp < ?";
-      binds.push_back([v = *q.to_ms](Stmt& s, int& i) { s.Bind(i++, v); });
-    }
-    for (const auto& tag : q.tags) {
-      where += " AND EXISTS (SELECT 1 FROM json_each(t.tags) WHERE json_each.value = ?)";
-      binds.push_back([tag](Stmt& s, int& i) { s.Bind(i++, tag); });
-    }
-    AppendFilters(q.filters, TraceFilterSql(), &where, &binds);
-    static const std::map<std::string, std::string> kOrderColumns = {
-        {"timestamp", "t.timestamp"},
-        {"name", "t.name"},
-        {"userId", "t.user_id"},
-        {"sessionId", "t.session_id"},
-        {"release", "t.release"},
-        {"version", "t.version"},
-        {"environment", "t.environment"},
-        {"createdAt", "t.created_at"},
-        {"updatedAt", "t.updated_at"},
-        {"totalCost", "t.total_cost"},
-        {"latency", "(t.max_end - t.min_start)"},
-        {"id", "t.id"}};
-    auto col = kOrderColumns.find(q.order_by);
-    std::string order = col == kOrderColumns.end() ? "t.timestamp" : col->second;
-    std::string dir = q.descending ? " DESC" : " ASC";
-
+    Binds binds;
+    const std::string where = TraceWhere(q, &binds);
     auto lease = readers_.Acquire();
     Db& db = lease.db();
     ASSIGN_OR_RETURN(result.total_items, CountRows(db, "traces t" + where, *project, binds));
 
-    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(std::string(kTraceSelect) + where + " ORDER BY " +
-                                           order + dir + ", t.rowid" + dir + " LIMIT ? OFFSET ?"));
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(std::string(kTraceSelect) + where + TraceOrder(q) +
+                                           " LIMIT ? OFFSET ?"));
     int i = BindAll(*st, *project, binds);
     st->Bind(i++, q.page.limit);
     st->Bind(i++, static_cast<int64_t>(q.page.page - 1) * q.page.limit);
@@ -631,6 +593,88 @@ class SqliteEventStore final : public EventStore {
       result.items.push_back(std::move(rec));
     }
     st->Reset();
+    return result;
+  }
+
+  // Walks the listing's first `row_budget` rows in its order and searches
+  // each one's state: a case-insensitive substring test on the decoded text
+  // rules most rows out cheaply, and only the rows that pass are parsed to
+  // check that the text is in the input or output rather than elsewhere.
+  absl::StatusOr<TraceSearchResult> SearchTraces(const std::string& project_id, const TraceQuery& q,
+                                                 const TraceTextSearch& search) override {
+    TraceSearchResult result;
+    auto project = ProjectKeyIfKnown(project_id);
+    if (!project || search.text.empty() || search.row_budget <= 0) return result;
+    // The needle as it appears inside JSON text (quotes and control
+    // characters escaped).
+    std::string needle = json::serialize(json::string(search.text));
+    needle = needle.substr(1, needle.size() - 2);
+    Binds binds;
+    const std::string where = TraceWhere(q, &binds);
+    auto lease = readers_.Acquire();
+    Db& db = lease.db();
+    // One read transaction: one snapshot, and no lock round trip per row.
+    ASSIGN_OR_RETURN(auto snapshot, sqlite::Transaction::Begin(db, false));
+    ASSIGN_OR_RETURN(Stmt * rows, db.Prepare("SELECT t.rowid FROM traces t" + where +
+                                             TraceOrder(q) + " LIMIT ?"));
+    int i = BindAll(*rows, *project, binds);
+    rows->Bind(i, static_cast<int64_t>(search.row_budget) + 1);
+    std::vector<int64_t> rowids;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, rows->Step());
+      if (!row) break;
+      rowids.push_back(rows->Int(0));
+    }
+    rows->Reset();
+    if (rowids.size() > static_cast<size_t>(search.row_budget)) {
+      result.budget_reached = true;
+      rowids.resize(search.row_budget);
+    }
+    ASSIGN_OR_RETURN(Stmt * state, db.Prepare("SELECT state FROM trace_state WHERE rowid = ?"));
+    const size_t skip = static_cast<size_t>(q.page.page - 1) * q.page.limit;
+    std::vector<int64_t> page_rowids;
+    for (int64_t rowid : rowids) {
+      state->Bind(1, rowid);
+      ASSIGN_OR_RETURN(bool found, state->Step());
+      bool match = false;
+      if (found) {
+        ASSIGN_OR_RETURN(std::string text, DecodeState(state->Blob(0)));
+        if (strcasestr(text.c_str(), needle.c_str()) != nullptr) {
+          ASSIGN_OR_RETURN(EntityState parsed, EntityState::Parse(text));
+          for (const char* field : {"input", "output"}) {
+            const json::value* v = parsed.Get(field);
+            if (v && !v->is_null() &&
+                strcasestr(json::serialize(*v).c_str(), needle.c_str()) != nullptr) {
+              match = true;
+              break;
+            }
+          }
+        }
+      }
+      state->Reset();
+      ++result.searched;
+      if (!match) continue;
+      if (static_cast<size_t>(result.page.total_items) >= skip &&
+          page_rowids.size() < static_cast<size_t>(q.page.limit)) {
+        page_rowids.push_back(rowid);
+      }
+      ++result.page.total_items;
+    }
+    ASSIGN_OR_RETURN(Stmt * get, db.Prepare(std::string(kTraceSelect) + " WHERE t.rowid = ?"));
+    for (int64_t rowid : page_rowids) {
+      get->Bind(1, rowid);
+      ASSIGN_OR_RETURN(bool row, get->Step());
+      if (row) {
+        auto rec = ReadTraceRow(*get, project_id);
+        if (!rec.ok()) {
+          get->Reset();
+          return rec.status();
+        }
+        result.page.items.push_back(std::move(*rec));
+      }
+      get->Reset();
+    }
+    RETURN_IF_ERROR(snapshot->Commit());
     return result;
   }
 
@@ -1003,6 +1047,27 @@ class SqliteEventStore final : public EventStore {
       if (!row) break;
       ASSIGN_OR_RETURN(auto rec, ReadScoreRow(*st, project_id));
       out.push_back(std::move(rec));
+    }
+    st->Reset();
+    return out;
+  }
+
+  absl::StatusOr<std::vector<ScoreNameCount>> RecentScoreNames(const std::string& project_id,
+                                                               int limit) override {
+    std::vector<ScoreNameCount> out;
+    auto project = ProjectKeyIfKnown(project_id);
+    if (!project || limit <= 0) return out;
+    auto lease = readers_.Acquire();
+    ASSIGN_OR_RETURN(Stmt * st,
+                     lease.db().Prepare("SELECT name, data_type, COUNT(*) FROM (SELECT name, "
+                                        "data_type FROM scores INDEXED BY scores_by_time WHERE "
+                                        "project = ? ORDER BY timestamp DESC LIMIT ?) GROUP BY "
+                                        "name, data_type ORDER BY name, data_type"));
+    st->Bind(1, *project).Bind(2, static_cast<int64_t>(limit));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      out.push_back({st->Text(0), st->Text(1), st->Int(2)});
     }
     st->Reset();
     return out;
@@ -1415,6 +1480,68 @@ class SqliteEventStore final : public EventStore {
     return n;
   }
 
+  // The WHERE clause of a trace listing (the project is its first
+  // parameter), with the filter values to bind in `binds`.
+  static std::string TraceWhere(const TraceQuery& q, Binds* binds) {
+    std::string where = " WHERE t.project = ? AND t.present = 1";
+    auto add_eq = [&](const char* col, const std::optional<std::string>& v) {
+      AddEquals("t.", col, v, &where, binds);
+    };
+    add_eq("user_id", q.user_id);
+    add_eq("name", q.name);
+    add_eq("session_id", q.session_id);
+    add_eq("release", q.release);
+    add_eq("version", q.version);
+    AddInList(" AND t.environment", q.environments, &where, binds);
+    if (q.from_ms) {
+      where += " AND t.timestamp >= ?";
+      binds->push_back([v = *q.from_ms](Stmt& s, int& i) { s.Bind(i++, v); });
+    }
+    if (q.to_ms) {
+      where += " AND t.timestamp < ?";
+      binds->push_back([v = *q.to_ms](Stmt& s, int& i) { s.Bind(i++, v); });
+    }
+    for (const auto& tag : q.tags) {
+      where += " AND EXISTS (SELECT 1 FROM json_each(t.tags) WHERE json_each.value = ?)";
+      binds->push_back([tag](Stmt& s, int& i) { s.Bind(i++, tag); });
+    }
+    AppendFilters(q.filters, TraceFilterSql(), &where, binds);
+    // Scores by trace through their index on the trace's id hash: a probe
+    // per candidate trace rather than a scan of every score.
+    for (const auto& c : q.scores) {
+      where +=
+          " AND EXISTS (SELECT 1 FROM scores s INDEXED BY scores_by_trace WHERE s.project = "
+          "t.project AND s.trace_hash = t.id_hash AND s.trace_id = t.id AND s.name = ?";
+      binds->push_back([name = c.name](Stmt& s, int& i) { s.Bind(i++, name); });
+      where += c.value.column == "stringValue" ? " AND s.data_type = 'CATEGORICAL'"
+                                               : " AND s.data_type <> 'CATEGORICAL'";
+      AppendFilters({c.value}, ScoreFilterSql(), &where, binds);
+      where += ")";
+    }
+    return where;
+  }
+
+  // " ORDER BY ..." of a trace listing; the rowid breaks ties.
+  static std::string TraceOrder(const TraceQuery& q) {
+    static const std::map<std::string, std::string> kOrderColumns = {
+        {"timestamp", "t.timestamp"},
+        {"name", "t.name"},
+        {"userId", "t.user_id"},
+        {"sessionId", "t.session_id"},
+        {"release", "t.release"},
+        {"version", "t.version"},
+        {"environment", "t.environment"},
+        {"createdAt", "t.created_at"},
+        {"updatedAt", "t.updated_at"},
+        {"totalCost", "t.total_cost"},
+        {"latency", "(t.max_end - t.min_start)"},
+        {"id", "t.id"}};
+    auto col = kOrderColumns.find(q.order_by);
+    const std::string order = col == kOrderColumns.end() ? "t.timestamp" : col->second;
+    const char* dir = q.descending ? " DESC" : " ASC";
+    return " ORDER BY " + order + dir + ", t.rowid" + dir;
+  }
+
   // `select` with "INDEXED BY index" after its `table_alias` ("traces t").
   // The per-id and per-trace lookups name their index because an ORDER BY on
   // time could otherwise tempt the planner into walking the project's whole
@@ -1648,7 +1775,8 @@ class SqliteEventStore final : public EventStore {
             released = true;
           }
           readers_.ReleaseMemoryIfUsed();
-          malloc_trim(0);
+          ReleaseThreadCache();
+          ReleaseFreeMemory();
           continue;
         }
         released = false;

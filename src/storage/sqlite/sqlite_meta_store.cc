@@ -5,6 +5,7 @@
 #include "common/hash.h"
 #include "common/status_macros.h"
 #include "common/time_util.h"
+#include "storage/meta_rows.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
 
@@ -14,12 +15,12 @@ namespace {
 using sqlite::Db;
 using sqlite::Stmt;
 
-constexpr const char* kProjectColumns =
-    "id, org_id, name, metadata, retention_days, created_at, updated_at";
-constexpr const char* kApiKeyColumns =
-    "id, public_key, fast_hashed_secret_key, display_secret_key, scope, project_id, org_id, "
-    "note, created_at, expires_at, last_used_at";
-constexpr const char* kMembershipColumns = "m.user_id, m.role, u.email, u.name";
+using meta_rows::kApiKeyColumns;
+using meta_rows::kInvitationColumns;
+using meta_rows::kMembershipColumns;
+using meta_rows::kProjectColumns;
+using meta_rows::ReadApiKey;
+using meta_rows::ReadProject;
 
 class SqliteMetaStore final : public MetaStore {
  public:
@@ -116,7 +117,7 @@ class SqliteMetaStore final : public MetaStore {
     st->Bind(1, id);
     ASSIGN_OR_RETURN(bool row, st->Step());
     std::optional<OrganizationRecord> out;
-    if (row) out = OrganizationRecord{st->Text(0), st->Text(1), st->Int(2), st->Text(3)};
+    if (row) out = meta_rows::ReadOrganization(*st);
     st->Reset();
     return out;
   }
@@ -165,7 +166,7 @@ class SqliteMetaStore final : public MetaStore {
         return row.status();
       }
       if (!*row) break;
-      out.push_back({st->Text(0), st->Text(1), st->Int(2), st->Text(3)});
+      out.push_back(meta_rows::ReadOrganization(*st));
     }
     st->Reset();
     return out;
@@ -200,7 +201,8 @@ class SqliteMetaStore final : public MetaStore {
     RETURN_IF_ERROR(RunAndReset(st));
     if (db_->Changes() == 0) return false;  // the transaction rolls back
     for (const char* sql : {"DELETE FROM api_keys WHERE org_id = ?",
-                            "DELETE FROM organization_memberships WHERE org_id = ?"}) {
+                            "DELETE FROM organization_memberships WHERE org_id = ?",
+                            "DELETE FROM membership_invitations WHERE org_id = ?"}) {
       ASSIGN_OR_RETURN(Stmt * del, db_->Prepare(sql));
       del->Bind(1, org_id);
       RETURN_IF_ERROR(RunAndReset(del));
@@ -298,6 +300,15 @@ class SqliteMetaStore final : public MetaStore {
     return ListApiKeys("org_id = ? AND scope = 'ORGANIZATION'", org_id);
   }
 
+  absl::Status TouchApiKey(const std::string& id, int64_t used_at_ms) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("UPDATE api_keys SET last_used_at = ?1 WHERE id = "
+                                             "?2 AND (last_used_at IS NULL OR last_used_at < "
+                                             "?1)"));
+    st->Bind(1, used_at_ms).Bind(2, id);
+    return RunAndReset(st);
+  }
+
   absl::StatusOr<bool> DeleteProjectApiKey(const std::string& project_id,
                                            const std::string& id) override {
     std::lock_guard lock(mu_);
@@ -325,7 +336,7 @@ class SqliteMetaStore final : public MetaStore {
     st->Bind(1, id);
     ASSIGN_OR_RETURN(bool row, st->Step());
     std::optional<UserRecord> out;
-    if (row) out = UserRecord{st->Text(0), st->Text(1), st->Text(2), st->Text(3), st->Int(4)};
+    if (row) out = meta_rows::ReadUser(*st);
     st->Reset();
     return out;
   }
@@ -413,7 +424,7 @@ class SqliteMetaStore final : public MetaStore {
     st->Bind(1, email);
     ASSIGN_OR_RETURN(bool row, st->Step());
     std::optional<UserRecord> out;
-    if (row) out = UserRecord{st->Text(0), st->Text(1), st->Text(2), st->Text(3), st->Int(4)};
+    if (row) out = meta_rows::ReadUser(*st);
     st->Reset();
     return out;
   }
@@ -514,7 +525,7 @@ class SqliteMetaStore final : public MetaStore {
     st->Bind(1, token_hash);
     ASSIGN_OR_RETURN(bool row, st->Step());
     std::optional<UserSessionRecord> out;
-    if (row) out = UserSessionRecord{st->Text(0), st->Text(1), st->Int(2), st->Int(3)};
+    if (row) out = meta_rows::ReadUserSession(*st);
     st->Reset();
     return out;
   }
@@ -532,6 +543,87 @@ class SqliteMetaStore final : public MetaStore {
     st->Bind(1, now_ms);
     RETURN_IF_ERROR(RunAndReset(st));
     return static_cast<int64_t>(db_->Changes());
+  }
+
+  absl::StatusOr<int64_t> DeleteOtherUserSessions(const std::string& user_id,
+                                                  const std::string& keep_token_hash) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("DELETE FROM user_sessions WHERE user_id = ? AND "
+                                             "token_hash <> ?"));
+    st->Bind(1, user_id).Bind(2, keep_token_hash);
+    RETURN_IF_ERROR(RunAndReset(st));
+    return static_cast<int64_t>(db_->Changes());
+  }
+
+  absl::Status UpdateUser(const UserRecord& u) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st,
+                     db_->Prepare("UPDATE users SET name = ?, password_hash = ? WHERE id = ?"));
+    st->Bind(1, u.name).Bind(2, u.password_hash).Bind(3, u.id);
+    RETURN_IF_ERROR(RunAndReset(st));
+    if (db_->Changes() == 0) return absl::NotFoundError("user not found");
+    return absl::OkStatus();
+  }
+
+  // ---- Invitations.
+
+  absl::Status UpsertInvitation(const InvitationRecord& inv) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st,
+                     db_->Prepare("INSERT INTO membership_invitations(id, org_id, email, role, "
+                                  "invited_by, created_at) VALUES (?,?,lower(?),?,?,?) ON "
+                                  "CONFLICT(org_id, email) DO UPDATE SET role = excluded.role, "
+                                  "invited_by = excluded.invited_by, created_at = "
+                                  "excluded.created_at"));
+    st->Bind(1, inv.id).Bind(2, inv.org_id).Bind(3, inv.email).Bind(4, inv.role);
+    st->Bind(5, inv.invited_by_user_id)
+        .Bind(6, inv.created_at_ms ? inv.created_at_ms : NowMillis());
+    return RunAndReset(st);
+  }
+
+  absl::StatusOr<std::vector<InvitationRecord>> ListInvitations(
+      const std::string& org_id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare(std::string("SELECT ") + kInvitationColumns +
+                                             " FROM membership_invitations WHERE org_id = ? "
+                                             "ORDER BY created_at, rowid"));
+    st->Bind(1, org_id);
+    return ReadInvitations(st);
+  }
+
+  absl::StatusOr<bool> DeleteInvitation(const std::string& org_id, const std::string& id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("DELETE FROM membership_invitations WHERE org_id = ? "
+                                             "AND id = ?"));
+    st->Bind(1, org_id).Bind(2, id);
+    RETURN_IF_ERROR(RunAndReset(st));
+    return db_->Changes() > 0;
+  }
+
+  absl::StatusOr<std::vector<InvitationRecord>> AcceptInvitations(
+      const std::string& email, const std::string& user_id) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto txn, sqlite::Transaction::Begin(*db_, true));
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare(std::string("SELECT ") + kInvitationColumns +
+                                             " FROM membership_invitations WHERE email = "
+                                             "lower(?) AND org_id IN (SELECT id FROM "
+                                             "organizations) ORDER BY created_at, rowid"));
+    st->Bind(1, email);
+    ASSIGN_OR_RETURN(auto invitations, ReadInvitations(st));
+    ASSIGN_OR_RETURN(Stmt * add,
+                     db_->Prepare("INSERT INTO organization_memberships(org_id, user_id, role) "
+                                  "VALUES (?,?,?) ON CONFLICT(org_id, user_id) DO UPDATE SET "
+                                  "role = excluded.role"));
+    for (const auto& inv : invitations) {
+      add->Bind(1, inv.org_id).Bind(2, user_id).Bind(3, inv.role);
+      RETURN_IF_ERROR(RunAndReset(add));
+    }
+    ASSIGN_OR_RETURN(Stmt * del,
+                     db_->Prepare("DELETE FROM membership_invitations WHERE email = lower(?)"));
+    del->Bind(1, email);
+    RETURN_IF_ERROR(RunAndReset(del));
+    RETURN_IF_ERROR(txn->Commit());
+    return invitations;
   }
 
   absl::Status Ping() override {
@@ -592,7 +684,7 @@ class SqliteMetaStore final : public MetaStore {
         return row.status();
       }
       if (!*row) break;
-      out.push_back({st->Text(0), st->Text(1), st->Text(2), st->Text(3)});
+      out.push_back(meta_rows::ReadMembership(*st));
     }
     st->Reset();
     return out;
@@ -606,37 +698,24 @@ class SqliteMetaStore final : public MetaStore {
     st->Bind(1, a).Bind(2, b);
     ASSIGN_OR_RETURN(bool row, st->Step());
     std::optional<MembershipRecord> out;
-    if (row) out = MembershipRecord{st->Text(0), st->Text(1), st->Text(2), st->Text(3)};
+    if (row) out = meta_rows::ReadMembership(*st);
     st->Reset();
     return out;
   }
 
-  static ProjectRecord ReadProject(const Stmt& st) {
-    ProjectRecord p;
-    p.id = st.Text(0);
-    p.org_id = st.Text(1);
-    p.name = st.Text(2);
-    p.metadata_json = st.Text(3);
-    if (auto r = st.OptInt(4)) p.retention_days = static_cast<int>(*r);
-    p.created_at_ms = st.Int(5);
-    p.updated_at_ms = st.OptInt(6).value_or(p.created_at_ms);
-    return p;
-  }
-
-  static ApiKeyRecord ReadApiKey(const Stmt& st) {
-    ApiKeyRecord k;
-    k.id = st.Text(0);
-    k.public_key = st.Text(1);
-    k.fast_hashed_secret_key = st.Text(2);
-    k.display_secret_key = st.Text(3);
-    k.scope = st.Text(4);
-    k.project_id = st.OptText(5).value_or("");
-    k.org_id = st.Text(6);
-    k.note = st.OptText(7);
-    k.created_at_ms = st.Int(8);
-    k.expires_at_ms = st.OptInt(9);
-    k.last_used_at_ms = st.OptInt(10);
-    return k;
+  static absl::StatusOr<std::vector<InvitationRecord>> ReadInvitations(Stmt* st) {
+    std::vector<InvitationRecord> out;
+    while (true) {
+      auto row = st->Step();
+      if (!row.ok()) {
+        st->Reset();
+        return row.status();
+      }
+      if (!*row) break;
+      out.push_back(meta_rows::ReadInvitation(*st));
+    }
+    st->Reset();
+    return out;
   }
 
   static absl::Status RunAndReset(Stmt* st) {
@@ -667,6 +746,22 @@ CREATE INDEX user_sessions_by_expiry ON user_sessions(expires_at);
 )sql"},
   };
   RETURN_IF_ERROR(sqlite::ApplyMigrations(*db, "user_sessions", kUserSessionMigrations));
+  // Invitations of the web UI's member settings, a component of their own
+  // for the same reason.
+  static const std::vector<sqlite::Migration> kInvitationMigrations = {
+      {1, R"sql(
+CREATE TABLE membership_invitations(
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL,
+  email TEXT NOT NULL,
+  role TEXT NOT NULL,
+  invited_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE(org_id, email));
+CREATE INDEX membership_invitations_by_email ON membership_invitations(email);
+)sql"},
+  };
+  RETURN_IF_ERROR(sqlite::ApplyMigrations(*db, "invitations", kInvitationMigrations));
   return std::unique_ptr<MetaStore>(new SqliteMetaStore(std::move(db)));
 }
 

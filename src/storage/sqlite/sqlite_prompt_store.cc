@@ -239,6 +239,24 @@ class SqlitePromptStore final : public PromptStore {
     return result;
   }
 
+  absl::StatusOr<std::optional<PromptRecord>> GetById(const std::string& project_id,
+                                                      const std::string& id) override {
+    std::lock_guard lock(db_mu_);
+    if (!db_) return absl::UnavailableError("prompt store is closed");
+    ASSIGN_OR_RETURN(Stmt * st, db_->Prepare(std::string("SELECT ") + kColumns +
+                                             " FROM prompts WHERE project_id = ? AND id = ?"));
+    st->Bind(1, project_id).Bind(2, id);
+    auto row = st->Step();
+    if (!row.ok()) {
+      st->Reset();
+      return row.status();
+    }
+    std::optional<PromptRecord> out;
+    if (*row) out = ReadRow(*st);
+    st->Reset();
+    return out;
+  }
+
   absl::StatusOr<PromptMetaPage> List(const std::string& project_id,
                                       const PromptListQuery& q) override {
     std::lock_guard lock(db_mu_);

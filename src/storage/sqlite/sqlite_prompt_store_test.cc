@@ -265,6 +265,23 @@ TEST_F(PromptStoreTest, ChangesSurviveReopening) {
 
 // ------------------------------------------------------------ references
 
+TEST_F(PromptStoreTest, GetByIdFindsOneVersionOfItsOwnProject) {
+  PromptRecord v1 = Create("by-id", "first");
+  PromptRecord v2 = Create("by-id", "second");
+  auto got = store_->GetById(kProject, v1.id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->version, 1);
+  EXPECT_EQ((*got)->prompt, json::value("first"));
+
+  auto other_project = store_->GetById("proj-2", v2.id);
+  ASSERT_TRUE(other_project.ok());
+  EXPECT_FALSE(other_project->has_value());
+  auto missing = store_->GetById(kProject, "no-such-id");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+}
+
 TEST(ParsePromptReferencesTest, AcceptsOnlyWellFormedTags) {
   std::string text =
       "a @@@langfusePrompt:name=base|label=production@@@ b "

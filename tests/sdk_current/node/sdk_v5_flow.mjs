@@ -1,4 +1,5 @@
-// Runs @langfuse/client v5 against Loupe: prompts, datasets and items, scores.
+// Runs @langfuse/client v5 against Loupe: prompts, datasets and items, the
+// experiments API, scores.
 // Usage: node sdk_v5_flow.mjs SUFFIX   (LANGFUSE_* variables name the server)
 // Prints one JSON object; tests/sdk_current/test_js_client_v5.py checks it.
 import { LangfuseClient } from "@langfuse/client";
@@ -66,8 +67,23 @@ const runItem = await langfuse.api.datasetRunItems.create({
   runName: `js5-run-${suffix}`, datasetItemId: fetched.items[0].id, traceId,
 });
 out.runItem = { datasetRunName: runItem.datasetRunName, traceId: runItem.traceId };
+out.linkedItem = { id: fetched.items[0].id, expectedOutput: fetched.items[0].expectedOutput };
 const runs = await langfuse.api.datasets.getRuns(dsName);
 out.runs = runs.data.map((r) => r.name);
+
+// ---------------------------------------------------------------- experiments API
+const since = new Date(Date.now() - 3600_000).toISOString();
+const exps = await langfuse.api.experiments.list({ fromStartTime: since, datasetId: ds.id, fields: "core,metadata" });
+out.experiments = exps.data.map((e) => ({
+  id: e.id, name: e.name, itemCount: e.itemCount, datasetId: e.datasetId, metadata: e.metadata,
+}));
+const expItems = await langfuse.api.experiments.listItems({
+  fromStartTime: since, experimentName: `js5-run-${suffix}`, fields: "core,dataset,io",
+});
+out.experimentItems = expItems.data.map((i) => ({
+  id: i.id, traceId: i.traceId, itemId: i.experimentItemId, datasetId: i.experimentDatasetId,
+  input: i.input, expectedOutput: i.expectedOutput, level: i.level,
+}));
 
 // ---------------------------------------------------------------- scores
 langfuse.score.create({ id: `js5-score-num-${suffix}`, traceId, name: "js5-quality", value: 0.9, comment: "good" });

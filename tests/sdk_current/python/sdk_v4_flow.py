@@ -1,5 +1,6 @@
 """Runs in .venv-test/langfuse-v4 (Langfuse Python SDK v4) against Loupe:
-prompts, datasets, an experiment over a dataset with evaluators, scores.
+prompts, datasets (with JSON schemas), an experiment over a dataset with
+evaluators read back through the experiments API, scores.
 
 Usage: python sdk_v4_flow.py SUFFIX    (LANGFUSE_* variables name the server)
 Prints one JSON object with what the SDK returned; tests/sdk_current checks it
@@ -8,8 +9,10 @@ and reads the server's state over HTTP.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
+import time
 
 import langfuse as langfuse_pkg
 from langfuse import Evaluation, Langfuse
@@ -95,10 +98,50 @@ out["experiment"] = {
     "run_evaluations": [(e.name, e.value) for e in result.run_evaluations],
 }
 
+# The experiments API reads the run back: the run is the experiment, its
+# items are the task spans, with inputs, outputs and the items' scores.
+lf.flush()
+since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+deadline = time.monotonic() + 20
+while True:
+    items = lf.api.experiments.list_items(from_start_time=since, experiment_id=result.dataset_run_id,
+                                          fields="core,dataset,io,scores")
+    ready = len(items.data) == 3 and all(i.output is not None and len(i.scores or []) >= 2 for i in items.data)
+    if ready or time.monotonic() > deadline:
+        break
+    time.sleep(0.2)
+out["experiment_items_api"] = sorted(
+    ({"id": i.id, "trace_id": i.trace_id, "item_id": i.experiment_item_id, "name": i.experiment_name,
+      "dataset_id": i.experiment_dataset_id, "input": i.input, "output": i.output,
+      "expected_output": i.expected_output, "scores": sorted(s.name for s in i.scores or [])}
+     for i in items.data), key=lambda x: x["item_id"])
+exps = lf.api.experiments.list(from_start_time=since, dataset_id=dataset.id, fields="core,metadata,scores")
+out["experiments_api"] = [
+    {"id": e.id, "name": e.name, "description": e.description, "item_count": e.item_count,
+     "dataset_id": e.dataset_id, "metadata": e.metadata,
+     "scores": [(s.name, round(s.value, 6)) for s in e.scores or []],
+     "ordered": e.start_time <= e.end_time}
+    for e in exps.data]
+out["dataset_id"] = dataset.id
+
 # A local-data experiment (no dataset).
 local = lf.run_experiment(name=f"sdk4-local-{suffix}", data=[{"input": {"country": "Italy"}, "expected_output": "Rome"}],
                           task=task, evaluators=[exact_match])
 out["local_experiment"] = {"items": len(local.item_results), "trace_id": local.item_results[0].trace_id}
+
+# ------------------------------------------------------------------ dataset schemas
+schema_name = f"sdk4-schema-{suffix}"
+lf.create_dataset(name=schema_name,
+                  input_schema={"type": "object", "required": ["country"],
+                                "properties": {"country": {"type": "string"}}},
+                  expected_output_schema={"type": "string"})
+lf.create_dataset_item(dataset_name=schema_name, input={"country": "Chile"}, expected_output="Santiago")
+try:
+    lf.create_dataset_item(dataset_name=schema_name, input={"city": "Lima"}, expected_output="Peru")
+    out["schema_rejection"] = None
+except Exception as e:  # the SDK's ApiError
+    out["schema_rejection"] = {"status": getattr(e, "status_code", None), "body": getattr(e, "body", str(e))}
+out["schema_items"] = [i.expected_output for i in lf.get_dataset(schema_name).items]
 
 # ------------------------------------------------------------------ scores
 trace_id = lf.create_trace_id()

@@ -64,7 +64,8 @@ export function SignIn({ onDone }: { onDone: () => Promise<SessionInfo | null> }
 
 export function SignUp({ onDone }: { onDone: () => Promise<SessionInfo | null> }) {
   const [name, setName] = useState("");
-  const [email, setEmail] = useState("");
+  // An invitation's link names the invited email.
+  const [email, setEmail] = useState(() => new URLSearchParams(location.search).get("email") ?? "");
   const [password, setPassword] = useState("");
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { get, type ObservationFull, type Score, type TraceDetail } from "../api";
 import type { Ctx } from "../app";
+import { AgentGraph } from "../components/AgentGraph";
 import { IOView } from "../components/IOView";
 import { JsonView } from "../components/JsonView";
 import { VirtualList } from "../components/VirtualList";
@@ -8,6 +9,9 @@ import { fmtCost, fmtDuration, fmtNumber, fmtTime, typeLabel } from "../format";
 import { useLoad } from "../hooks";
 import { linkClick, setQuery, useLocation } from "../router";
 import { ancestors, buildTree, flatten, collapseBelow, type Tree } from "../tree";
+import { buildAgentGraph } from "../graph";
+
+type View = "tree" | "timeline" | "graph";
 
 const ROW = 28;
 
@@ -26,8 +30,11 @@ function TraceView({ ctx, d, startedAt }: { ctx: Ctx; d: TraceDetail; startedAt:
   const o = d.observations;
   const tree = useMemo(() => buildTree(o), [d]);
   const [collapsed, setCollapsed] = useState<Set<number>>(() => new Set());
-  const view: "tree" | "timeline" = loc.query.get("view") === "timeline" ? "timeline" : "tree";
-  const setView = (v: "tree" | "timeline") => setQuery({ view: v === "tree" ? null : v }, true);
+  const qv = loc.query.get("view");
+  const view: View = qv === "timeline" || qv === "graph" ? qv : "tree";
+  const setView = (v: View) => setQuery({ view: v === "tree" ? null : v }, true);
+  // Built on first use only: most visits never open the graph.
+  const graph = useMemo(() => (view === "graph" ? buildAgentGraph(o, d.trace.name) : null), [d, view === "graph"]);
   const rows = useMemo(() => flatten(tree, collapsed), [tree, collapsed]);
   const selectedId = loc.query.get("observation");
   const selected = useMemo(() => (selectedId ? o.id.indexOf(selectedId) : -1), [selectedId, d]);
@@ -149,16 +156,27 @@ function TraceView({ ctx, d, startedAt }: { ctx: Ctx; d: TraceDetail; startedAt:
             <div class="seg">
               <button class={view === "tree" ? "on" : ""} onClick={() => setView("tree")} data-testid="view-tree">Tree</button>
               <button class={view === "timeline" ? "on" : ""} onClick={() => setView("timeline")} data-testid="view-timeline">Timeline</button>
+              <button class={view === "graph" ? "on" : ""} onClick={() => setView("graph")} data-testid="view-graph">Graph</button>
             </div>
-            <button onClick={() => setCollapsed(new Set())} data-testid="expand-all">Expand all</button>
-            <button onClick={() => setCollapsed(collapseBelow(tree, 1))} data-testid="collapse-all">Collapse all</button>
+            {view !== "graph" && (
+              <>
+                <button onClick={() => setCollapsed(new Set())} data-testid="expand-all">Expand all</button>
+                <button onClick={() => setCollapsed(collapseBelow(tree, 1))} data-testid="collapse-all">Collapse all</button>
+              </>
+            )}
           </div>
-          <div class={"trow root" + (selected < 0 ? " sel" : "")} onClick={() => select(-1)} data-testid="trace-root">
-            <div class="tree-label"><span class="type type-trace">TRC</span><span class="oname">{t.name ?? t.id}</span></div>
-            <span class="tmeta"><span>{fmtDuration(t.latency)}</span><span>{fmtCost(t.totalCost)}</span></span>
-          </div>
-          <VirtualList count={rows.length} rowHeight={ROW} height="calc(100vh - 250px)" renderRow={renderRow}
-            scrollToIndex={selectedRow} testId="observation-tree" className={view} />
+          {graph ? (
+            <AgentGraph graph={graph} selectedNode={selected >= 0 ? graph.nodeOf[selected] : 0} onSelect={select} />
+          ) : (
+            <>
+              <div class={"trow root" + (selected < 0 ? " sel" : "")} onClick={() => select(-1)} data-testid="trace-root">
+                <div class="tree-label"><span class="type type-trace">TRC</span><span class="oname">{t.name ?? t.id}</span></div>
+                <span class="tmeta"><span>{fmtDuration(t.latency)}</span><span>{fmtCost(t.totalCost)}</span></span>
+              </div>
+              <VirtualList count={rows.length} rowHeight={ROW} height="calc(100vh - 250px)" renderRow={renderRow}
+                scrollToIndex={selectedRow} testId="observation-tree" className={view} />
+            </>
+          )}
         </div>
         <div class="pane right" data-testid="detail-pane">
           {selected >= 0 ? (

@@ -1,9 +1,9 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { get, qs, type PageMeta, type TraceRow } from "../api";
+import { get, qs, type PageMeta, type ScoreAverage, type ScoreName, type TraceRow } from "../api";
 import type { Ctx } from "../app";
-import { OPERATORS, TIME_RANGES, TRACE_FILTER_COLUMNS, columnOf, encodeFilters, parseFilters, traceFilterParam, type Filter } from "../filters";
-import { fmtCost, fmtDuration, fmtTime, truncate } from "../format";
+import { OPERATORS, TIME_RANGES, TRACE_FILTER_COLUMNS, columnOf, encodeFilters, isScoreColumn, parseFilters, searchModeOf, traceFilterParam, type Filter, type SearchMode } from "../filters";
+import { fmtCost, fmtDuration, fmtNumber, fmtTime, truncate } from "../format";
 import { useLoad } from "../hooks";
 import { linkClick, navigate, setQuery, useLocation } from "../router";
 
@@ -22,18 +22,45 @@ const COLUMNS: Column[] = [
   },
   { id: "input", label: "Input", render: (t) => <span class="preview">{truncate(t.input, 80)}</span> },
   { id: "output", label: "Output", render: (t) => <span class="preview">{truncate(t.output, 80)}</span> },
-  { id: "userId", label: "User", sort: "userId", render: (t) => t.userId ?? "" },
+  { id: "userId", label: "User", sort: "userId", render: (t) => <span title={t.userId ?? undefined}>{truncate(t.userId, 24)}</span> },
   { id: "sessionId", label: "Session", sort: "sessionId", render: (t, p) => t.sessionId ? <a href={`/project/${p}/sessions/${encodeURIComponent(t.sessionId)}`} onClick={linkClick}>{truncate(t.sessionId, 24)}</a> : "" },
   { id: "latency", label: "Latency", sort: "latency", render: (t) => fmtDuration(t.latency) },
   { id: "totalCost", label: "Cost", sort: "totalCost", render: (t) => fmtCost(t.totalCost) },
   { id: "observationCount", label: "Obs.", render: (t) => t.observationCount },
   { id: "tags", label: "Tags", render: (t) => t.tags.map((x) => <span class="tag" key={x}>{x}</span>) },
+  {
+    id: "scores", label: "Scores",
+    render: (t) => Object.entries(t.scores ?? {}).map(([name, s]) => <span class="tag score-tag" key={name}>{name}: {scoreText(s)}</span>),
+  },
   { id: "environment", label: "Env", sort: "environment", render: (t) => t.environment },
   { id: "release", label: "Release", sort: "release", render: (t) => t.release ?? "" },
   { id: "version", label: "Version", sort: "version", render: (t) => t.version ?? "" },
   { id: "id", label: "ID", sort: "id", render: (t) => <code>{truncate(t.id, 14)}</code> },
 ];
-const DEFAULT_COLS = ["timestamp", "name", "input", "output", "userId", "sessionId", "latency", "totalCost", "tags"];
+const DEFAULT_COLS = ["timestamp", "name", "input", "output", "userId", "sessionId", "latency", "totalCost", "tags", "scores"];
+
+// A column per score name: "score:<name>" in the URL's column list.
+const SCORE_COL = "score:";
+
+function scoreColumn(name: string): Column {
+  return {
+    id: SCORE_COL + name,
+    label: name,
+    render: (t) => {
+      const s = t.scores?.[name];
+      return s ? <span class="score-cell" title={s.count > 1 ? `${s.count} scores` : undefined}>{scoreText(s)}</span> : "";
+    },
+  };
+}
+
+// Numeric and boolean scores show their average (and how many were
+// averaged), categorical ones their values.
+function scoreText(s: ScoreAverage): string {
+  if (s.values && s.values.length) return s.values.join(", ");
+  if (s.average === null) return `${s.count}×`;
+  const v = fmtNumber(Math.round(s.average * 1000) / 1000);
+  return s.count > 1 ? `${v} (n=${s.count})` : v;
+}
 
 export function Traces({ ctx }: { ctx: Ctx }) {
   const loc = useLocation();
@@ -41,18 +68,23 @@ export function Traces({ ctx }: { ctx: Ctx }) {
   const range = q.get("range") ?? "7d";
   const filters = parseFilters(q.get("filter"));
   const search = q.get("q") ?? "";
+  const searchMode = searchModeOf(q.get("searchIn"));
   const orderBy = q.get("orderBy") ?? "timestamp";
   const order = q.get("order") === "asc" ? "asc" : "desc";
   const page = Math.max(1, Number(q.get("page") ?? 1) || 1);
   const limit = Number(q.get("limit") ?? 50) || 50;
-  const cols = (q.get("cols") ?? DEFAULT_COLS.join(",")).split(",").filter((c) => COLUMNS.some((x) => x.id === c));
+  const cols = (q.get("cols") ?? DEFAULT_COLS.join(",")).split(",").filter((c) => c.startsWith(SCORE_COL) || COLUMNS.some((x) => x.id === c));
   const pid = ctx.project.id;
+  const scoreNames = useLoad(() => get<{ data: ScoreName[] }>(`/projects/${pid}/score-names`), pid);
+  const names = scoreNames.data?.data ?? [];
 
   // The time range is relative: recompute "now" only when the view changes.
-  const filterParam = traceFilterParam(filters, range, search);
-  const key = `${pid}|${q.get("filter") ?? ""}|${range}|${search}|${orderBy}|${order}|${page}|${limit}`;
+  // A name search is a filter condition; a text search is the server's own.
+  const filterParam = traceFilterParam(filters, range, searchMode === "names" ? search : "");
+  const textSearch = searchMode === "text" ? search.trim() : "";
+  const key = `${pid}|${q.get("filter") ?? ""}|${range}|${search}|${searchMode}|${orderBy}|${order}|${page}|${limit}`;
   const res = useLoad(
-    () => get<{ data: TraceRow[]; meta: PageMeta }>(`/projects/${pid}/traces` + qs({ page, limit, orderBy, order, filter: filterParam })),
+    () => get<{ data: TraceRow[]; meta: PageMeta }>(`/projects/${pid}/traces` + qs({ page, limit, orderBy, order, filter: filterParam, search: textSearch })),
     key,
   );
 
@@ -61,24 +93,33 @@ export function Traces({ ctx }: { ctx: Ctx }) {
     else setQuery({ orderBy: c, order: "desc", page: null });
   };
   const meta = res.data?.meta;
-  const shown = COLUMNS.filter((c) => cols.includes(c.id));
+  // Fixed columns in their order, then score columns in the URL's order.
+  const shown = [
+    ...COLUMNS.filter((c) => cols.includes(c.id)),
+    ...cols.filter((c) => c.startsWith(SCORE_COL)).map((c) => scoreColumn(c.slice(SCORE_COL.length))),
+  ];
   return (
     <div class="page">
       <div class="page-head">
         <h2>Traces</h2>
-        {meta && <span class="muted" data-testid="trace-total">{meta.totalItems.toLocaleString()} traces</span>}
+        {meta && (
+          <span class="muted" data-testid="trace-total">
+            {meta.totalItems.toLocaleString()} trace{meta.totalItems === 1 ? "" : "s"}{meta.search ? " found" : ""}
+          </span>
+        )}
       </div>
       <div class="toolbar">
         <select value={range} onChange={(e) => setQuery({ range: (e.currentTarget as HTMLSelectElement).value, page: null })} data-testid="time-range">
           {TIME_RANGES.map((r) => <option key={r.id} value={r.id}>{r.label}</option>)}
         </select>
-        <SearchBox value={search} />
-        <FilterBuilder filters={filters} />
-        <ColumnPicker cols={cols} />
+        <SearchBox value={search} mode={searchMode} />
+        <FilterBuilder filters={filters} scoreNames={names} />
+        <ColumnPicker cols={cols} scoreNames={names} />
       </div>
       {meta?.observationFilterTruncated && (
         <div class="warn">The level/model filter matched more than 10,000 traces; only the most recent matches are listed.</div>
       )}
+      {meta?.search && <SearchNote s={meta.search} byTime={orderBy === "timestamp" && order === "desc"} />}
       {res.error && <div class="error" role="alert">{res.error}</div>}
       <div class={"table-wrap" + (res.loading ? " is-loading" : "")}>
         <table class="grid" data-testid="traces-table">
@@ -122,23 +163,46 @@ export function Traces({ ctx }: { ctx: Ctx }) {
   );
 }
 
-function SearchBox({ value }: { value: string }) {
+function SearchBox({ value, mode }: { value: string; mode: SearchMode }) {
   const [v, setV] = useState(value);
   useEffect(() => setV(value), [value]);
   return (
-    <form onSubmit={(e) => { e.preventDefault(); setQuery({ q: v, page: null }); }}>
-      <input class="search" placeholder="Search names…" value={v} data-testid="trace-search"
+    <form class="search-form" onSubmit={(e) => { e.preventDefault(); setQuery({ q: v, page: null }); }}>
+      <input class="search" placeholder={mode === "text" ? "Search input and output…" : "Search names…"} value={v} data-testid="trace-search"
         onInput={(e) => setV((e.currentTarget as HTMLInputElement).value)} />
+      <select value={mode} data-testid="search-mode" title="What the search looks at"
+        onChange={(e) => {
+          const m = (e.currentTarget as HTMLSelectElement).value;
+          setQuery({ searchIn: m === "text" ? "text" : null, q: v, page: null });
+        }}>
+        <option value="names">Names</option>
+        <option value="text">Full text</option>
+      </select>
     </form>
   );
 }
 
-function FilterBuilder({ filters }: { filters: Filter[] }) {
+// What a text search looked at: payloads are read to be searched, so the
+// server searches a bounded number of traces of the listing.
+function SearchNote({ s, byTime }: { s: NonNullable<PageMeta["search"]>; byTime: boolean }) {
+  const which = byTime ? "newest" : "first";
+  if (!s.budgetReached) {
+    return <div class="muted small search-note" data-testid="search-note">Searched the input and output of all {s.searched.toLocaleString()} traces in this time range and filter.</div>;
+  }
+  return (
+    <div class="warn search-note" data-testid="search-note">
+      Searched the input and output of the {which} {s.searched.toLocaleString()} traces in this time range and filter only.
+      Narrow the time range or add filters to search the others.
+    </div>
+  );
+}
+
+function FilterBuilder({ filters, scoreNames }: { filters: Filter[]; scoreNames: ScoreName[] }) {
   const [open, setOpen] = useState(false);
   const [draft, setDraft] = useState<Filter[]>(filters);
   useEffect(() => setDraft(filters), [JSON.stringify(filters)]);
   const apply = () => {
-    const complete = draft.filter((f) => f.value.trim() !== "");
+    const complete = draft.filter((f) => f.value.trim() !== "" && (!isScoreColumn(f.column) || !!f.key));
     setQuery({ filter: encodeFilters(complete), page: null });
     setOpen(false);
   };
@@ -150,7 +214,7 @@ function FilterBuilder({ filters }: { filters: Filter[] }) {
       </button>
       {filters.map((f, i) => (
         <span class="chip" key={i}>
-          {columnOf(f.column)?.label ?? f.column} {f.operator} {f.value}
+          {isScoreColumn(f.column) ? `Score ${f.key ?? ""}` : columnOf(f.column)?.label ?? f.column} {f.operator} {f.value}
           <button class="x" title="Remove" onClick={() => setQuery({ filter: encodeFilters(filters.filter((_, j) => j !== i)), page: null })}>×</button>
         </span>
       ))}
@@ -163,15 +227,20 @@ function FilterBuilder({ filters }: { filters: Filter[] }) {
                 <select value={f.column} data-testid={`filter-column-${i}`}
                   onChange={(e) => {
                     const c = columnOf((e.currentTarget as HTMLSelectElement).value)!;
-                    update(i, { column: c.id, operator: OPERATORS[c.type][0], value: "" });
+                    const key = isScoreColumn(c.id) ? scoreNamesFor(scoreNames, c.id)[0] : undefined;
+                    update(i, { column: c.id, operator: OPERATORS[c.type][0], value: "", key });
                   }}>
                   {TRACE_FILTER_COLUMNS.map((c) => <option key={c.id} value={c.id}>{c.label}</option>)}
                 </select>
+                {isScoreColumn(f.column) && (
+                  <ScoreKey value={f.key ?? ""} names={scoreNamesFor(scoreNames, f.column)} testId={`filter-key-${i}`}
+                    onChange={(k) => update(i, { key: k })} />
+                )}
                 <select value={f.operator} data-testid={`filter-operator-${i}`} onChange={(e) => update(i, { operator: (e.currentTarget as HTMLSelectElement).value })}>
                   {OPERATORS[col.type].map((o) => <option key={o} value={o}>{o}</option>)}
                 </select>
                 <input value={f.value} data-testid={`filter-value-${i}`}
-                  placeholder={col.options ? col.options.join(", ") : col.type === "number" ? "number" : col.type.endsWith("Options") ? "a, b" : "value"}
+                  placeholder={col.options ? col.options.join(", ") : col.type === "number" || col.type === "numberObject" ? "number" : col.type.endsWith("Options") ? "a, b" : "value"}
                   onInput={(e) => update(i, { value: (e.currentTarget as HTMLInputElement).value })}
                   onKeyDown={(e) => e.key === "Enter" && apply()} />
                 <button class="x" onClick={() => setDraft(draft.filter((_, j) => j !== i))}>×</button>
@@ -188,13 +257,37 @@ function FilterBuilder({ filters }: { filters: Filter[] }) {
   );
 }
 
-function ColumnPicker({ cols }: { cols: string[] }) {
+// The score names a score filter can name: numeric and boolean scores for
+// value comparisons, categorical ones for value lists.
+function scoreNamesFor(names: ScoreName[], column: string): string[] {
+  const categorical = column === "scoreCategories";
+  const out = names.filter((n) => (n.dataType === "CATEGORICAL") === categorical).map((n) => n.name);
+  return [...new Set(out)];
+}
+
+function ScoreKey({ value, names, onChange, testId }: { value: string; names: string[]; onChange: (k: string) => void; testId: string }) {
+  if (!names.length) {
+    return <input class="score-key" placeholder="score name" value={value} data-testid={testId} onInput={(e) => onChange((e.currentTarget as HTMLInputElement).value)} />;
+  }
+  return (
+    <select class="score-key" value={value} data-testid={testId} onChange={(e) => onChange((e.currentTarget as HTMLSelectElement).value)}>
+      {!names.includes(value) && <option value={value}>{value || "score…"}</option>}
+      {names.map((n) => <option key={n} value={n}>{n}</option>)}
+    </select>
+  );
+}
+
+function ColumnPicker({ cols, scoreNames }: { cols: string[]; scoreNames: ScoreName[] }) {
   const [open, setOpen] = useState(false);
   const ref = useRef<HTMLDivElement>(null);
   const toggle = (id: string) => {
-    const next = cols.includes(id) ? cols.filter((c) => c !== id) : COLUMNS.map((c) => c.id).filter((c) => c === id || cols.includes(c));
+    let next: string[];
+    if (cols.includes(id)) next = cols.filter((c) => c !== id);
+    else if (id.startsWith(SCORE_COL)) next = [...cols, id];
+    else next = [...COLUMNS.map((c) => c.id).filter((c) => c === id || cols.includes(c)), ...cols.filter((c) => c.startsWith(SCORE_COL))];
     setQuery({ cols: next.join(",") === DEFAULT_COLS.join(",") ? null : next.join(",") }, true);
   };
+  const scoreCols = [...new Set(scoreNames.map((n) => n.name))];
   return (
     <div class="popover-anchor" ref={ref}>
       <button onClick={() => setOpen(!open)} data-testid="columns-button">Columns</button>
@@ -202,7 +295,13 @@ function ColumnPicker({ cols }: { cols: string[] }) {
         <div class="popover cols-pop">
           {COLUMNS.map((c) => (
             <label key={c.id} class="check">
-              <input type="checkbox" checked={cols.includes(c.id)} onChange={() => toggle(c.id)} /> {c.label}
+              <input type="checkbox" checked={cols.includes(c.id)} onChange={() => toggle(c.id)} data-testid={`col-${c.id}`} /> {c.label}
+            </label>
+          ))}
+          {scoreCols.length > 0 && <div class="pop-head">Score columns</div>}
+          {scoreCols.map((n) => (
+            <label key={n} class="check">
+              <input type="checkbox" checked={cols.includes(SCORE_COL + n)} onChange={() => toggle(SCORE_COL + n)} data-testid={`score-col-${n}`} /> {n}
             </label>
           ))}
         </div>

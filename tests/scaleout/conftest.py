@@ -1,0 +1,98 @@
+"""Real services for the scale-out tests, started through the project's own
+scripts/start-services.sh (which installs what is missing) in a private
+directory on free ports, and stopped with scripts/stop-services.sh at the end
+of the session. A service that cannot start fails the tests that need it:
+nothing here skips."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+from integration.harness import ROOT, free_port
+
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+@dataclasses.dataclass
+class S3Service:
+    """Swift with s3api: path-style at `endpoint`, virtual-host style at
+    `vhost_endpoint` (<bucket>.localhost)."""
+    port: int
+    bucket: str
+    region: str
+    access_key: str
+    secret: str
+    netrc: pathlib.Path
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def vhost_endpoint(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def media_env(self, prefix: str, **overrides: str) -> dict:
+        """LANGFUSE_S3_MEDIA_UPLOAD_* for a path-style Loupe."""
+        env = {
+            "LANGFUSE_S3_MEDIA_UPLOAD_BUCKET": self.bucket,
+            "LANGFUSE_S3_MEDIA_UPLOAD_REGION": self.region,
+            "LANGFUSE_S3_MEDIA_UPLOAD_ENDPOINT": self.endpoint,
+            "LANGFUSE_S3_MEDIA_UPLOAD_ACCESS_KEY_ID": self.access_key,
+            "LANGFUSE_S3_MEDIA_UPLOAD_SECRET_ACCESS_KEY": self.secret,
+            "LANGFUSE_S3_MEDIA_UPLOAD_FORCE_PATH_STYLE": "true",
+            "LANGFUSE_S3_MEDIA_UPLOAD_PREFIX": prefix,
+        }
+        env.update(overrides)
+        return env
+
+    def read(self, key: str) -> tuple[int, bytes]:
+        """GETs bucket/key with curl's own SigV4 (independent of Loupe's)."""
+        r = subprocess.run(
+            ["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--aws-sigv4", f"aws:amz:{self.region}:s3",
+             "--netrc-file", str(self.netrc), "-H", f"x-amz-content-sha256: {EMPTY_SHA256}",
+             f"{self.endpoint}/{self.bucket}/{key}"],
+            capture_output=True, timeout=30, check=True)
+        body, _, code = r.stdout.rpartition(b"\n")
+        return int(code), body
+
+
+def _service_env(base: pathlib.Path, ports: dict) -> dict:
+    env = dict(os.environ)
+    env["LOUPE_SERVICES_DIR"] = str(base)
+    env.update({k: str(v) for k, v in ports.items()})
+    return env
+
+
+@pytest.fixture(scope="session")
+def s3_service(tmp_root) -> S3Service:
+    base = tmp_root / "services"
+    ports = {"S3_PORT": free_port(), "SWIFT_OBJECT_PORT": free_port(), "SWIFT_CONTAINER_PORT": free_port(),
+             "SWIFT_ACCOUNT_PORT": free_port(), "MEMCACHED_PORT": free_port()}
+    env = _service_env(base, ports)
+    stop = [str(ROOT / "scripts" / "stop-services.sh"), "--purge"]
+    try:
+        # The first run on a machine installs Swift (about a minute).
+        r = subprocess.run([str(ROOT / "scripts" / "start-services.sh"), "s3"], env=env,
+                           capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired as e:
+        subprocess.run(stop, env=env, capture_output=True)
+        pytest.fail(f"scripts/start-services.sh s3 timed out:\n{e.stdout}\n{e.stderr}")
+    if r.returncode != 0:
+        logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}"
+                         for p in sorted((base / "logs").glob("*.log")))
+        subprocess.run(stop, env=env, capture_output=True)
+        pytest.fail(f"scripts/start-services.sh s3 failed ({r.returncode}):\n{r.stdout}\n{r.stderr}\n{logs}")
+    settings = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+    svc = S3Service(port=ports["S3_PORT"], bucket=settings["LANGFUSE_S3_MEDIA_UPLOAD_BUCKET"],
+                    region=settings["LANGFUSE_S3_MEDIA_UPLOAD_REGION"],
+                    access_key=settings["LANGFUSE_S3_MEDIA_UPLOAD_ACCESS_KEY_ID"],
+                    secret=settings["LANGFUSE_S3_MEDIA_UPLOAD_SECRET_ACCESS_KEY"],
+                    netrc=base / "swift" / "s3.netrc")
+    yield svc
+    subprocess.run(stop, env=env, capture_output=True, timeout=120)
