@@ -13,6 +13,7 @@ PACKAGES=(
   libzstd-dev zlib1g-dev                   # payload compression, gzip bodies
   libssl-dev                               # SHA-256, CSPRNG, HMAC (SigV4)
   libcurl4-openssl-dev                     # S3 client (LANGFUSE_S3_*)
+  libpq-dev                                # PostgreSQL client (DATABASE_URL)
   libargon2-dev                            # password hashing
   libjemalloc-dev                          # allocator: less CPU per request, memory returned when idle
   libgtest-dev libgmock-dev                # unit tests
