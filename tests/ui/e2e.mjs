@@ -13,16 +13,8 @@
 import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { expect, launchBrowser, logStep as log, requireEnv as env, watchPage } from "./e2e_support.mjs";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) {
-    console.error(`${k} is required`);
-    process.exit(2);
-  }
-  return v;
-};
 const BASE = env("BASE_URL");
 const EMAIL = env("EMAIL");
 const PASSWORD = env("PASSWORD");
@@ -40,9 +32,6 @@ const summary = {};
 const problems = [];
 let page;
 
-function log(step, extra = {}) {
-  console.log(JSON.stringify({ step, ok: true, ...extra }));
-}
 
 async function shot(name) {
   const file = path.join(SHOTS, `${name}.png`);
@@ -50,9 +39,6 @@ async function shot(name) {
   return file;
 }
 
-function expect(cond, what) {
-  if (!cond) throw new Error(`expectation failed: ${what}`);
-}
 
 // ---- data through the public API (the SDK and a raw batch for the big trace)
 
@@ -161,22 +147,10 @@ async function sendWithSdk(pk, sk, tag) {
 
 async function main() {
   const tag = `e2e${Date.now().toString(36)}`;
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      "--disable-dev-shm-usage",
-    ],
-  });
+  const browser = await launchBrowser();
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   page = await context.newPage();
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("console", (m) => {
-    const t = m.text();
-    if (/Content Security Policy|Refused to/i.test(t)) problems.push(`CSP: ${t}`);
-    else if (m.type() === "error" && !/status of 40[14]/.test(t)) problems.push(`console error: ${t}`);
-  });
+  watchPage(page, problems, "", /status of 40[14]/);
 
   try {
     // Sign in (an unauthenticated deep link shows the sign-in page).

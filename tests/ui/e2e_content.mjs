@@ -11,16 +11,8 @@
 
 import fs from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { expect, launchBrowser, logStep as log, requireEnv as env, signIn, watchPage } from "./e2e_support.mjs";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) {
-    console.error(`${k} is required`);
-    process.exit(2);
-  }
-  return v;
-};
 const BASE = env("BASE_URL");
 const PROJECT = env("PROJECT_ID");
 const SHOTS = env("SHOT_DIR");
@@ -30,11 +22,7 @@ fs.mkdirSync(SHOTS, { recursive: true });
 
 const problems = [];
 let page;
-const log = (step, extra = {}) => console.log(JSON.stringify({ step, ok: true, ...extra }));
 const shot = (name, fullPage = false) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
-function expect(cond, what) {
-  if (!cond) throw new Error(`expectation failed: ${what}`);
-}
 const P = `${BASE}/project/${PROJECT}`;
 const enc = encodeURIComponent;
 
@@ -44,25 +32,13 @@ async function publicGet(p) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-  });
+  const browser = await launchBrowser();
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   page = await context.newPage();
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("console", (m) => {
-    const t = m.text();
-    if (/Content Security Policy|Refused to/i.test(t)) problems.push(`CSP: ${t}`);
-    else if (m.type() === "error" && !/status of 40[0-4]/.test(t)) problems.push(`console error: ${t}`);
-  });
+  watchPage(page, problems);
   try {
     await page.goto(`${P}/prompts`);
-    await page.waitForSelector("[data-testid=sign-in-form]");
-    await page.fill("input[name=email]", env("EMAIL"));
-    await page.fill("input[name=password]", env("PASSWORD"));
-    await page.click("button[type=submit]");
+    await signIn(page, env("EMAIL"), env("PASSWORD"));
 
     // The list, found by search.
     await page.waitForSelector("[data-testid=prompts-table]");

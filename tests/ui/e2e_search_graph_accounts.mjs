@@ -12,16 +12,8 @@
 
 import fs from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { expect, launchBrowser, logStep as log, requireEnv as env, signIn, watchPage } from "./e2e_support.mjs";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) {
-    console.error(`${k} is required`);
-    process.exit(2);
-  }
-  return v;
-};
 const BASE = env("BASE_URL");
 const PROJECT = env("PROJECT_ID");
 const SHOTS = env("SHOT_DIR");
@@ -30,22 +22,11 @@ fs.mkdirSync(SHOTS, { recursive: true });
 
 const problems = [];
 let page;
-const log = (step, extra = {}) => console.log(JSON.stringify({ step, ok: true, ...extra }));
 const shotOf = (p, name) => p.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-function expect(cond, what) {
-  if (!cond) throw new Error(`expectation failed: ${what}`);
-}
 const P = `${BASE}/project/${PROJECT}`;
 const T = SEED.traces;
 
-function watch(p, label) {
-  p.on("pageerror", (e) => problems.push(`page error (${label}): ${e.message}`));
-  p.on("console", (m) => {
-    const t = m.text();
-    if (/Content Security Policy|Refused to/i.test(t)) problems.push(`CSP (${label}): ${t}`);
-    else if (m.type() === "error" && !/status of 40[0-4]/.test(t)) problems.push(`console error (${label}): ${t}`);
-  });
-}
+const watch = (p, label) => watchPage(p, problems, label);
 
 const rowIds = (p) => p.$$eval("[data-testid=traces-table] tbody tr[data-trace-id]", (rs) => rs.map((r) => r.getAttribute("data-trace-id")));
 
@@ -83,20 +64,13 @@ async function checkGraphLayout(p) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-  });
+  const browser = await launchBrowser();
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   page = await context.newPage();
   watch(page, "owner");
   try {
     await page.goto(`${P}/traces`);
-    await page.waitForSelector("[data-testid=sign-in-form]");
-    await page.fill("input[name=email]", env("EMAIL"));
-    await page.fill("input[name=password]", env("PASSWORD"));
-    await page.click("button[type=submit]");
+    await signIn(page, env("EMAIL"), env("PASSWORD"));
     await page.waitForSelector("[data-testid=traces-table]");
 
     // ---- Full-text search. Over the whole project the word is in more
