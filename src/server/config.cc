@@ -35,6 +35,44 @@ absl::StatusOr<bool> EnvBool(const std::string& name, bool def) {
   return absl::InvalidArgumentError(name + " must be true or false, got '" + v + "'");
 }
 
+std::string PercentEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : s) {
+    if (std::isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+      out += static_cast<char>(ch);
+    } else {
+      out += '%';
+      out += kHex[ch >> 4];
+      out += kHex[ch & 15];
+    }
+  }
+  return out;
+}
+
+// DATABASE_URL, or, as Langfuse's container builds it when that is unset,
+// postgresql://DATABASE_USERNAME:DATABASE_PASSWORD@DATABASE_HOST/DATABASE_NAME
+// with DATABASE_ARGS as the query (user and password percent-encoded here,
+// so that any character works).
+absl::StatusOr<std::string> DatabaseUrlFromEnv() {
+  std::string url = Env("DATABASE_URL");
+  if (url.empty() && !Env("DATABASE_HOST").empty()) {
+    std::string missing;
+    for (const char* name : {"DATABASE_USERNAME", "DATABASE_PASSWORD", "DATABASE_NAME"}) {
+      if (Env(name).empty()) missing += std::string(missing.empty() ? "" : ", ") + name;
+    }
+    if (!missing.empty()) {
+      return absl::InvalidArgumentError("DATABASE_HOST is set without " + missing +
+                                        " (or set DATABASE_URL)");
+    }
+    url = "postgresql://" + PercentEncode(Env("DATABASE_USERNAME")) + ":" +
+          PercentEncode(Env("DATABASE_PASSWORD")) + "@" + Env("DATABASE_HOST") + "/" +
+          Env("DATABASE_NAME");
+    if (!Env("DATABASE_ARGS").empty()) url += "?" + Env("DATABASE_ARGS");
+  }
+  return url;
+}
+
 // One S3 use of Langfuse's configuration: `prefix` is e.g.
 // "LANGFUSE_S3_MEDIA_UPLOAD_". Unset when its bucket is. Credentials and the
 // region fall back to the AWS SDK's variables, as Langfuse's client does.
@@ -117,7 +155,9 @@ absl::StatusOr<Config> ConfigFromEnv() {
         "LOUPE_INIT_ORG_PUBLIC_KEY needs LANGFUSE_INIT_ORG_ID (the organization of the key)");
   }
   c.admin_api_key = Env("ADMIN_API_KEY");
-  c.database_url = Env("DATABASE_URL");
+  auto database_url = DatabaseUrlFromEnv();
+  if (!database_url.ok()) return database_url.status();
+  c.database_url = *std::move(database_url);
   if (!c.database_url.empty() && c.database_url.rfind("postgresql://", 0) != 0 &&
       c.database_url.rfind("postgres://", 0) != 0) {
     return absl::InvalidArgumentError(

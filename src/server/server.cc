@@ -108,7 +108,7 @@ absl::StatusOr<std::unique_ptr<MetaStore>> OpenMetaStore(const Config& config) {
   auto store = OpenPostgresMetaStore(config.database_url);
   if (!store.ok()) {
     return absl::Status(store.status().code(),
-                        "metadata storage (PostgreSQL): " + std::string(store.status().message()));
+                        "metadata storage: " + std::string(store.status().message()));
   }
   LogInfo("organizations, projects, API keys and users stored in PostgreSQL");
   return store;

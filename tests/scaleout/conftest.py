@@ -10,6 +10,9 @@ import dataclasses
 import os
 import pathlib
 import subprocess
+import tempfile
+import urllib.parse
+import uuid
 
 import pytest
 
@@ -95,4 +98,61 @@ def s3_service(tmp_root) -> S3Service:
                     secret=settings["LANGFUSE_S3_MEDIA_UPLOAD_SECRET_ACCESS_KEY"],
                     netrc=base / "swift" / "s3.netrc")
     yield svc
+    subprocess.run(stop, env=env, capture_output=True, timeout=120)
+
+
+@dataclasses.dataclass
+class PgService:
+    """PostgreSQL 15 on 127.0.0.1:`port` (user postgres, trust auth)."""
+    port: int
+    data_dir: pathlib.Path
+
+    def url(self, database: str, user: str = "postgres", password: str | None = None) -> str:
+        auth = user + (f":{urllib.parse.quote(password, safe='')}" if password else "")
+        return f"postgresql://{auth}@127.0.0.1:{self.port}/{database}"
+
+    def psql(self, database: str, sql: str) -> list[list[str]]:
+        """Rows of `sql`, read with psql (independent of Loupe's client)."""
+        r = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
+                            "-v", "ON_ERROR_STOP=1", "-tA", "-F", "\t", "-c", sql],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return [line.split("\t") for line in r.stdout.splitlines() if line]
+
+    def password_role(self, role: str, password: str) -> None:
+        """A role that must log in with `password` (SCRAM), while every other
+        role keeps the service's trust authentication."""
+        self.psql("postgres", f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+        hba = self.data_dir / "pg_hba.conf"
+        hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+        self.psql("postgres", "SELECT pg_reload_conf()")
+
+    def new_database(self) -> str:
+        """A fresh, empty database; returns its name."""
+        name = f"loupe_{uuid.uuid4().hex[:12]}"
+        self.psql("postgres", f"CREATE DATABASE {name}")
+        return name
+
+
+@pytest.fixture(scope="session")
+def pg_service() -> PgService:
+    # Its own directory: the postgres user (initdb refuses root) must reach
+    # it, and the session's tmp_root is private to this user.
+    base = pathlib.Path(tempfile.mkdtemp(prefix="loupe-pg-"))
+    base.chmod(0o755)
+    port = free_port()
+    env = _service_env(base, {"PG_PORT": port})
+    stop = [str(ROOT / "scripts" / "stop-services.sh"), "--purge"]
+    try:
+        r = subprocess.run([str(ROOT / "scripts" / "start-services.sh"), "pg"], env=env,
+                           capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired as e:
+        subprocess.run(stop, env=env, capture_output=True)
+        pytest.fail(f"scripts/start-services.sh pg timed out:\n{e.stdout}\n{e.stderr}")
+    if r.returncode != 0:
+        logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}"
+                         for p in sorted(base.glob("**/*.log")))
+        subprocess.run(stop, env=env, capture_output=True)
+        pytest.fail(f"scripts/start-services.sh pg failed ({r.returncode}):\n{r.stdout}\n{r.stderr}\n{logs}")
+    yield PgService(port=port, data_dir=base / "pg" / "data")
     subprocess.run(stop, env=env, capture_output=True, timeout=120)

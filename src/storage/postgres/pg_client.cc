@@ -210,6 +210,10 @@ absl::Status Pool::With(const std::function<absl::Status(Conn&)>& fn) {
       ++open_;
     }
   }
+  // An idle connection the server has closed meanwhile (a restart, a
+  // failover, an idle timeout) is replaced before use rather than failing
+  // the call: its slot in open_ passes to the new one.
+  if (conn && !conn->Alive()) conn.reset();
   if (!conn) {
     auto fresh = Connect();
     if (!fresh.ok()) {

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
@@ -93,6 +94,11 @@ class Conn {
   // Runs `body` inside BEGIN/COMMIT; rolls back when it fails.
   absl::Status InTransaction(const std::function<absl::Status()>& body);
   bool healthy() const { return PQstatus(c_) == CONNECTION_OK; }
+  // Reads what the server sent while the connection was idle (without
+  // blocking) and says whether it is still open. Twice: a server that ends a
+  // session sends a message and then closes, and libpq sees the close only
+  // on the read after the one that took the message.
+  bool Alive() { return PQconsumeInput(c_) == 1 && PQconsumeInput(c_) == 1 && healthy(); }
 
  private:
   absl::Status Check(const Result& r);
@@ -126,9 +132,9 @@ class Pool {
   const int max_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::unique_ptr<Conn>> idle_;  // guarded by mu_
-  int open_ = 0;                             // idle and in use; guarded by mu_
-  bool closed_ = false;                      // guarded by mu_
+  std::vector<std::unique_ptr<Conn>> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;  // connections idle and in use
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 struct Migration {
