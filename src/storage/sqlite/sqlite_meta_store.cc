@@ -8,10 +8,12 @@
 #include "storage/meta_rows.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
+#include "storage/sqlite/stmt_util.h"
 
 namespace loupe {
 namespace {
 
+using sqlite::CollectRows;
 using sqlite::Db;
 using sqlite::Stmt;
 
@@ -158,18 +160,8 @@ class SqliteMetaStore final : public MetaStore {
     std::lock_guard lock(mu_);
     ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("SELECT id, name, created_at, metadata FROM "
                                              "organizations ORDER BY created_at, rowid"));
-    std::vector<OrganizationRecord> out;
-    while (true) {
-      auto row = st->Step();
-      if (!row.ok()) {
-        st->Reset();
-        return row.status();
-      }
-      if (!*row) break;
-      out.push_back(meta_rows::ReadOrganization(*st));
-    }
-    st->Reset();
-    return out;
+    return CollectRows<OrganizationRecord>(
+        st, [](Stmt& row) { return meta_rows::ReadOrganization(row); });
   }
 
   absl::Status UpdateOrganization(const OrganizationRecord& org) override {
@@ -218,18 +210,7 @@ class SqliteMetaStore final : public MetaStore {
                                              " FROM projects WHERE org_id = ? AND deleted_at IS "
                                              "NULL ORDER BY created_at, rowid"));
     st->Bind(1, org_id);
-    std::vector<ProjectRecord> out;
-    while (true) {
-      auto row = st->Step();
-      if (!row.ok()) {
-        st->Reset();
-        return row.status();
-      }
-      if (!*row) break;
-      out.push_back(ReadProject(*st));
-    }
-    st->Reset();
-    return out;
+    return CollectRows<ProjectRecord>(st, [](Stmt& row) { return ReadProject(row); });
   }
 
   absl::StatusOr<std::optional<ProjectRecord>> FindProjectByName(const std::string& org_id,
@@ -453,18 +434,9 @@ class SqliteMetaStore final : public MetaStore {
                      db_->Prepare("SELECT o.id, o.name, o.created_at FROM organizations o WHERE "
                                   "NOT EXISTS (SELECT 1 FROM organization_memberships m WHERE "
                                   "m.org_id = o.id) ORDER BY o.created_at, o.rowid"));
-    std::vector<OrganizationRecord> out;
-    while (true) {
-      auto row = st->Step();
-      if (!row.ok()) {
-        st->Reset();
-        return row.status();
-      }
-      if (!*row) break;
-      out.push_back({st->Text(0), st->Text(1), st->Int(2)});
-    }
-    st->Reset();
-    return out;
+    return CollectRows<OrganizationRecord>(st, [](Stmt& row) {
+      return OrganizationRecord{row.Text(0), row.Text(1), row.Int(2)};
+    });
   }
 
   absl::StatusOr<std::vector<UserOrgMembershipRecord>> ListOrgMembershipsOfUser(
@@ -475,18 +447,9 @@ class SqliteMetaStore final : public MetaStore {
                                   "organization_memberships m JOIN organizations o ON o.id = "
                                   "m.org_id WHERE m.user_id = ? ORDER BY o.created_at, o.rowid"));
     st->Bind(1, user_id);
-    std::vector<UserOrgMembershipRecord> out;
-    while (true) {
-      auto row = st->Step();
-      if (!row.ok()) {
-        st->Reset();
-        return row.status();
-      }
-      if (!*row) break;
-      out.push_back({{st->Text(0), st->Text(1), st->Int(2)}, st->Text(3)});
-    }
-    st->Reset();
-    return out;
+    return CollectRows<UserOrgMembershipRecord>(st, [](Stmt& row) {
+      return UserOrgMembershipRecord{{row.Text(0), row.Text(1), row.Int(2)}, row.Text(3)};
+    });
   }
 
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListProjectMembershipsOfUser(
@@ -495,18 +458,9 @@ class SqliteMetaStore final : public MetaStore {
     ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("SELECT project_id, role FROM project_memberships "
                                              "WHERE user_id = ?"));
     st->Bind(1, user_id);
-    std::vector<std::pair<std::string, std::string>> out;
-    while (true) {
-      auto row = st->Step();
-      if (!row.ok()) {
-        st->Reset();
-        return row.status();
-      }
-      if (!*row) break;
-      out.emplace_back(st->Text(0), st->Text(1));
-    }
-    st->Reset();
-    return out;
+    return CollectRows<std::pair<std::string, std::string>>(st, [](Stmt& row) {
+      return std::pair<std::string, std::string>(row.Text(0), row.Text(1));
+    });
   }
 
   absl::Status CreateUserSession(const UserSessionRecord& s) override {
@@ -657,18 +611,7 @@ class SqliteMetaStore final : public MetaStore {
         Stmt * st, db_->Prepare(std::string("SELECT ") + kApiKeyColumns + " FROM api_keys WHERE " +
                                 where + " ORDER BY created_at, rowid"));
     st->Bind(1, value);
-    std::vector<ApiKeyRecord> out;
-    while (true) {
-      auto row = st->Step();
-      if (!row.ok()) {
-        st->Reset();
-        return row.status();
-      }
-      if (!*row) break;
-      out.push_back(ReadApiKey(*st));
-    }
-    st->Reset();
-    return out;
+    return CollectRows<ApiKeyRecord>(st, [](Stmt& row) { return ReadApiKey(row); });
   }
 
   absl::StatusOr<std::vector<MembershipRecord>> ListMemberships(const std::string& sql,
@@ -676,18 +619,8 @@ class SqliteMetaStore final : public MetaStore {
     std::lock_guard lock(mu_);
     ASSIGN_OR_RETURN(Stmt * st, db_->Prepare(sql));
     st->Bind(1, key);
-    std::vector<MembershipRecord> out;
-    while (true) {
-      auto row = st->Step();
-      if (!row.ok()) {
-        st->Reset();
-        return row.status();
-      }
-      if (!*row) break;
-      out.push_back(meta_rows::ReadMembership(*st));
-    }
-    st->Reset();
-    return out;
+    return CollectRows<MembershipRecord>(st,
+                                         [](Stmt& row) { return meta_rows::ReadMembership(row); });
   }
 
   absl::StatusOr<std::optional<MembershipRecord>> GetMembership(const std::string& sql,
@@ -704,18 +637,8 @@ class SqliteMetaStore final : public MetaStore {
   }
 
   static absl::StatusOr<std::vector<InvitationRecord>> ReadInvitations(Stmt* st) {
-    std::vector<InvitationRecord> out;
-    while (true) {
-      auto row = st->Step();
-      if (!row.ok()) {
-        st->Reset();
-        return row.status();
-      }
-      if (!*row) break;
-      out.push_back(meta_rows::ReadInvitation(*st));
-    }
-    st->Reset();
-    return out;
+    return CollectRows<InvitationRecord>(st,
+                                         [](Stmt& row) { return meta_rows::ReadInvitation(row); });
   }
 
   static absl::Status RunAndReset(Stmt* st) {
