@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/time_util.h"
+#include "query/latency_histogram.h"
 
 namespace loupe {
 namespace {
@@ -275,7 +276,8 @@ struct MetricsAggregator::Group {
     int64_t count = 0;  // non-null values
     double sum = 0;
     double min = 0, max = 0;
-    std::vector<double> values;  // kept for percentiles and histograms
+    std::vector<double> values;              // kept for percentiles and histograms
+    std::map<int, int64_t> latency_buckets;  // percentiles from latency histograms
     std::set<std::string> distinct;
   };
   std::vector<std::optional<std::string>> dims;
@@ -290,7 +292,7 @@ MetricsAggregator::~MetricsAggregator() {
   for (auto& [k, g] : groups_) delete g;
 }
 
-void MetricsAggregator::Add(const MetricsRow& row) {
+MetricsAggregator::Group& MetricsAggregator::GroupOf(const MetricsRow& row) {
   auto key = std::make_pair(query_.granularity ? row.bucket_ms : 0, row.dimensions);
   Group*& g = groups_[key];
   if (!g) {
@@ -299,6 +301,11 @@ void MetricsAggregator::Add(const MetricsRow& row) {
     g->bucket_ms = key.first;
     g->accs.resize(query_.metrics.size());
   }
+  return *g;
+}
+
+void MetricsAggregator::Add(const MetricsRow& row) {
+  Group* g = &GroupOf(row);
   ++g->rows;
   for (size_t i = 0; i < query_.metrics.size() && i < row.values.size(); ++i) {
     const auto& v = row.values[i];
@@ -313,21 +320,18 @@ void MetricsAggregator::Add(const MetricsRow& row) {
     ++a.count;
     a.sum += *v;
     const std::string& agg = query_.metrics[i].aggregation;
-    if (agg[0] == 'p' || agg == "histogram") a.values.push_back(*v);
+    if (agg[0] == 'p' && histograms_) {
+      ++a.latency_buckets[LatencyBucket(*v)];
+    } else if (agg[0] == 'p' || agg == "histogram") {
+      a.values.push_back(*v);
+    }
     if (agg == "uniq") a.distinct.insert(std::to_string(*v));
   }
 }
 
 void MetricsAggregator::AddAggregated(const MetricsRow& sums, int64_t rows) {
   if (rows <= 0) return;
-  auto key = std::make_pair(query_.granularity ? sums.bucket_ms : 0, sums.dimensions);
-  Group*& g = groups_[key];
-  if (!g) {
-    g = new Group();
-    g->dims = sums.dimensions;
-    g->bucket_ms = key.first;
-    g->accs.resize(query_.metrics.size());
-  }
+  Group* g = &GroupOf(sums);
   g->rows += rows;
   for (size_t i = 0; i < query_.metrics.size() && i < sums.values.size(); ++i) {
     if (!sums.values[i]) continue;
@@ -335,6 +339,25 @@ void MetricsAggregator::AddAggregated(const MetricsRow& sums, int64_t rows) {
     a.count += rows;
     a.sum += *sums.values[i];
   }
+}
+
+void MetricsAggregator::AddHistogram(const MetricsRow& key, size_t metric, int bucket,
+                                     int64_t count) {
+  if (count <= 0 || metric >= query_.metrics.size()) return;
+  Group& g = GroupOf(key);
+  Group::Acc& a = g.accs[metric];
+  a.latency_buckets[bucket] += count;
+  a.count += count;
+}
+
+bool HistogramRollupCompatible(const MetricsQuery& query) {
+  if (query.granularity && *query.granularity == "minute") return false;
+  for (const MetricSpec& m : query.metrics) {
+    bool row_count = m.measure == "count" && (m.aggregation == "count" || m.aggregation == "sum");
+    bool percentile = m.measure == "latency" && m.aggregation[0] == 'p';
+    if (!row_count && !percentile && m.aggregation != "sum") return false;
+  }
+  return true;
 }
 
 bool RollupCompatible(const MetricsQuery& query) {
@@ -394,7 +417,11 @@ json::array MetricsAggregator::Finish() {
         out = std::move(bins);
       } else {  // pNN
         double q = std::stod(m.aggregation.substr(1)) / 100.0;
-        out = a.values.empty() ? json::value(nullptr) : json::value(Percentile(a.values, q));
+        if (!a.latency_buckets.empty()) {
+          out = HistogramPercentile(a.latency_buckets, q);
+        } else {
+          out = a.values.empty() ? json::value(nullptr) : json::value(Percentile(a.values, q));
+        }
       }
       row[m.alias()] = std::move(out);
     }

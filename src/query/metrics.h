@@ -73,21 +73,38 @@ class MetricsAggregator {
   ~MetricsAggregator();
   void Add(const MetricsRow& row);
   // Adds `rows` already-aggregated rows whose values are sums (from rollup
-  // tables). Only valid for queries RollupCompatible() accepts.
+  // tables). Only valid for queries RollupCompatible() or
+  // HistogramRollupCompatible() accepts (a percentile's value is ignored).
   void AddAggregated(const MetricsRow& sums, int64_t rows);
+  // Percentiles from latency histograms (query/latency_histogram.h): from
+  // here on, Add() files the values of percentile metrics into histogram
+  // buckets too, so rows and rollup histograms combine, and Finish()
+  // interpolates those percentiles from the buckets (approximate: within one
+  // bucket of the exact value). Call before the first Add().
+  void UseLatencyHistograms() { histograms_ = true; }
+  // Adds `count` values in latency bucket `bucket` to metric `metric` (a
+  // percentile) of the group of `key` (dimensions and bucket_ms; its values
+  // are ignored). Rows are counted by AddAggregated(), not here.
+  void AddHistogram(const MetricsRow& key, size_t metric, int bucket, int64_t count);
   // The response rows: dimension fields, "time_dimension" (ISO) when
   // bucketed, and "<aggregation>_<measure>" per metric; ordered and limited.
   boost::json::array Finish();
 
  private:
   struct Group;
+  Group& GroupOf(const MetricsRow& row);
   const MetricsQuery& query_;
+  bool histograms_ = false;
   std::map<std::pair<int64_t, std::vector<std::optional<std::string>>>, Group*> groups_;
 };
 
 // True when every metric is a sum (or a count of rows), so pre-aggregated
 // rollup rows can stand in for the rows they summarize.
 bool RollupCompatible(const MetricsQuery& query);
+
+// True when every metric is a sum, a count of rows or a percentile of
+// `latency`, so rollups with latency histograms can serve the query.
+bool HistogramRollupCompatible(const MetricsQuery& query);
 
 // Start of the bucket containing `ms` (UTC; weeks start on Monday).
 int64_t BucketStart(int64_t ms, std::string_view granularity);

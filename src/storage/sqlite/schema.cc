@@ -53,7 +53,13 @@ absl::Status ApplyMigrations(Db& db, std::string_view component,
 //    the trace row; `present` = 0 marks a trace known only from its
 //    observations (no trace-create yet), which lists do not show.
 //  - rollup_hourly holds counts, cost and tokens per project, hour,
-//    environment, type and model for dashboards and daily metrics.
+//    environment, type and model for dashboards and daily metrics; its
+//    TRACE rows hold trace counts and cost with the trace name in `model`.
+//  - latency_hourly holds latency histograms (query/latency_histogram.h)
+//    per project, hour, environment, type and model (observations) or trace
+//    name (type TRACE), so latency percentiles need not read the rows.
+//  - user_rollup_daily holds trace counts and cost per project, UTC day,
+//    environment and user, for per-user totals over long ranges.
 const std::vector<Migration>& EventStoreMigrations() {
   static const std::vector<Migration> kMigrations = {
       {1, R"sql(
@@ -183,6 +189,48 @@ CREATE INDEX traces_by_name ON traces(project, name, timestamp) WHERE present = 
 ALTER TABLE traces ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE observations ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE scores ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+)sql"},
+      // Latency histograms, trace rollups by name with their cost, and daily
+      // trace rollups by user, built from the stored rows
+      // (loupe_latency_bucket() is registered by the event store on its
+      // connection).
+      {5, R"sql(
+CREATE TABLE latency_hourly(
+  project INTEGER NOT NULL,
+  hour INTEGER NOT NULL,
+  environment TEXT NOT NULL,
+  type TEXT NOT NULL,
+  key TEXT NOT NULL,
+  bucket INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY(project, hour, environment, type, key, bucket)) WITHOUT ROWID;
+INSERT INTO latency_hourly(project, hour, environment, type, key, bucket, count)
+  SELECT project, start_time - ((start_time % 3600000) + 3600000) % 3600000, environment, type,
+         COALESCE(model, ''), loupe_latency_bucket(end_time - start_time), COUNT(*)
+  FROM observations WHERE end_time IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6;
+DELETE FROM rollup_hourly WHERE type = 'TRACE';
+INSERT INTO rollup_hourly(project, hour, environment, type, model, count, cost, input_tokens,
+                          output_tokens, total_tokens)
+  SELECT project, timestamp - ((timestamp % 3600000) + 3600000) % 3600000, environment, 'TRACE',
+         COALESCE(name, ''), COUNT(*), SUM(total_cost), 0, 0, 0
+  FROM traces WHERE present = 1 GROUP BY 1, 2, 3, 5;
+INSERT INTO latency_hourly(project, hour, environment, type, key, bucket, count)
+  SELECT project, timestamp - ((timestamp % 3600000) + 3600000) % 3600000, environment, 'TRACE',
+         COALESCE(name, ''), loupe_latency_bucket(max_end - min_start), COUNT(*)
+  FROM traces WHERE present = 1 AND min_start IS NOT NULL AND max_end IS NOT NULL
+  GROUP BY 1, 2, 3, 5, 6;
+CREATE TABLE user_rollup_daily(
+  project INTEGER NOT NULL,
+  day INTEGER NOT NULL,
+  environment TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  cost REAL NOT NULL,
+  PRIMARY KEY(project, day, environment, user_id)) WITHOUT ROWID;
+INSERT INTO user_rollup_daily(project, day, environment, user_id, count, cost)
+  SELECT project, timestamp - ((timestamp % 86400000) + 86400000) % 86400000, environment,
+         user_id, COUNT(*), SUM(total_cost)
+  FROM traces WHERE present = 1 AND user_id IS NOT NULL GROUP BY 1, 2, 3, 4;
 )sql"},
   };
   return kMigrations;

@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -22,6 +23,7 @@
 #include "common/status_macros.h"
 #include "common/time_util.h"
 #include "ingest/materialize.h"
+#include "query/latency_histogram.h"
 #include "query/metrics.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
@@ -76,6 +78,7 @@ std::string TagsText(const std::vector<std::string>& tags) {
 }
 
 int64_t HourOf(int64_t ms) { return ms - (ms % 3600000 + 3600000) % 3600000; }
+int64_t DayOf(int64_t ms) { return ms - (ms % 86400000 + 86400000) % 86400000; }
 
 // One pending Write() or maintenance job.
 // An entity of one request, merged and priced on the request's own thread
@@ -110,8 +113,20 @@ struct WriteRequest {
   std::promise<absl::Status> done;
 };
 
-// Rollup key: (project, hour, environment, type, model).
+// Rollup key: (project, hour, environment, type, model); for type TRACE the
+// last element is the trace name.
 using RollupKey = std::tuple<int64_t, int64_t, std::string, std::string, std::string>;
+// Latency histogram key: a rollup key and a latency bucket; the value is a
+// count delta.
+using LatencyKey = std::tuple<int64_t, int64_t, std::string, std::string, std::string, int>;
+using LatencyDeltas = std::map<LatencyKey, int64_t>;
+// Daily user rollup key: (project, day, environment, user id).
+using UserKey = std::tuple<int64_t, int64_t, std::string, std::string>;
+struct UserDelta {
+  int64_t count = 0;
+  double cost = 0;
+};
+using UserDeltas = std::map<UserKey, UserDelta>;
 struct RollupDelta {
   int64_t count = 0;
   double cost = 0;
@@ -527,6 +542,25 @@ class ReaderPool {
   bool used_since_release_ = false;  // guarded by mu_
 };
 
+// loupe_latency_bucket(ms): LatencyBucket() as an SQL function (NULL for NULL).
+void LatencyBucketSql(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  if (argc != 1 || sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  sqlite3_result_int(ctx, LatencyBucket(sqlite3_value_double(argv[0])));
+}
+
+// True when `sql` names a column of table alias `alias` ("t.name").
+bool UsesAlias(std::string_view sql, char alias) {
+  for (size_t i = 0; i + 1 < sql.size(); ++i) {
+    if (sql[i] != alias || sql[i + 1] != '.') continue;
+    const char before = i == 0 ? ' ' : sql[i - 1];
+    if (!std::isalnum(static_cast<unsigned char>(before)) && before != '_') return true;
+  }
+  return false;
+}
+
 class SqliteEventStore final : public EventStore {
  public:
   SqliteEventStore(SqliteEventStoreOptions options, const PriceTable* prices)
@@ -536,6 +570,13 @@ class SqliteEventStore final : public EventStore {
 
   absl::Status Init() {
     ASSIGN_OR_RETURN(writer_db_, Db::Open(options_.path, false));
+    // The latency histogram migration computes buckets in SQL.
+    if (int rc = sqlite3_create_function_v2(writer_db_->raw(), "loupe_latency_bucket", 1,
+                                            SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                                            &LatencyBucketSql, nullptr, nullptr, nullptr);
+        rc != SQLITE_OK) {
+      return sqlite::SqliteError(writer_db_->raw(), rc, "register loupe_latency_bucket");
+    }
     RETURN_IF_ERROR(sqlite::ApplyMigrations(*writer_db_, "events", sqlite::EventStoreMigrations()));
     RETURN_IF_ERROR(LoadProjectKeys(*writer_db_));
     RETURN_IF_ERROR(readers_.Init(options_.path, options_.reader_connections));
@@ -699,13 +740,26 @@ class SqliteEventStore final : public EventStore {
         }
         find->Reset();
         std::map<RollupKey, RollupDelta> rollups;
+        LatencyDeltas latencies;
+        UserDeltas users;
         for (int64_t r : rowids) {
-          ASSIGN_OR_RETURN(Stmt * t, db.Prepare("SELECT timestamp, environment FROM traces "
-                                                "WHERE rowid = ? AND present = 1"));
+          ASSIGN_OR_RETURN(Stmt * t, db.Prepare("SELECT timestamp, environment, "
+                                                "COALESCE(name, ''), total_cost, max_end - "
+                                                "min_start, user_id FROM traces WHERE rowid = ? "
+                                                "AND present = 1"));
           t->Bind(1, r);
           ASSIGN_OR_RETURN(bool present, t->Step());
           if (present) {
-            rollups[{*project, HourOf(t->Int(0)), t->Text(1), "TRACE", ""}].count -= 1;
+            RollupKey key{*project, HourOf(t->Int(0)), t->Text(1), "TRACE", t->Text(2)};
+            RollupDelta& d = rollups[key];
+            d.count -= 1;
+            d.cost -= t->Double(3);
+            if (!t->IsNull(4)) AddLatency(&latencies, key, t->Int(4), -1);
+            if (!t->IsNull(5)) {
+              UserDelta& u = users[{*project, DayOf(t->Int(0)), t->Text(1), t->Text(5)}];
+              u.count -= 1;
+              u.cost -= t->Double(3);
+            }
           }
           t->Reset();
           RETURN_IF_ERROR(ExecBind(db, "DELETE FROM traces WHERE rowid = ?", r));
@@ -730,13 +784,14 @@ class SqliteEventStore final : public EventStore {
               ASSIGN_OR_RETURN(
                   Stmt * o, db.Prepare("SELECT start_time, environment, type, COALESCE(model, ''), "
                                        "COALESCE(total_cost, 0), COALESCE(input_tokens, 0), "
-                                       "COALESCE(output_tokens, 0), COALESCE(total_tokens, 0) FROM "
-                                       "observations WHERE rowid = ?"));
+                                       "COALESCE(output_tokens, 0), COALESCE(total_tokens, 0), "
+                                       "end_time - start_time FROM observations WHERE rowid = ?"));
               o->Bind(1, r);
               ASSIGN_OR_RETURN(bool found, o->Step());
               if (found) {
-                RollupDelta& d =
-                    rollups[{*project, HourOf(o->Int(0)), o->Text(1), o->Text(2), o->Text(3)}];
+                RollupKey key{*project, HourOf(o->Int(0)), o->Text(1), o->Text(2), o->Text(3)};
+                RollupDelta& d = rollups[key];
+                if (!o->IsNull(8)) AddLatency(&latencies, key, o->Int(8), -1);
                 d.count -= 1;
                 d.cost -= o->Double(4);
                 d.input_tokens -= o->Int(5);
@@ -750,6 +805,8 @@ class SqliteEventStore final : public EventStore {
           }
         }
         RETURN_IF_ERROR(ApplyRollups(db, rollups));
+        RETURN_IF_ERROR(ApplyLatencies(db, latencies));
+        RETURN_IF_ERROR(ApplyUsers(db, users));
       }
       return absl::OkStatus();
     };
@@ -1188,11 +1245,39 @@ class SqliteEventStore final : public EventStore {
     // Whole hours come from the hourly rollups when the query allows it; only
     // the partial hours at the edges of the range are read row by row. This
     // is what keeps dashboards fast on tens of millions of observations.
+    // Per-user trace totals: whole days from the daily user rollups.
+    constexpr int64_t kDay = 86400000;
+    const int64_t first_day = DayOf(q.from_ms + kDay - 1), last_day = DayOf(q.to_ms);
+    if (first_day < last_day && UserRollupEligible(q)) {
+      RETURN_IF_ERROR(ScanUserRollups(db, *project, q, first_day, last_day, agg));
+      if (q.from_ms < first_day) {
+        RETURN_IF_ERROR(ScanMetricRows(db, *project, q, q.from_ms, first_day, agg));
+      }
+      if (last_day < q.to_ms) {
+        RETURN_IF_ERROR(ScanMetricRows(db, *project, q, last_day, q.to_ms, agg));
+      }
+      return agg.Finish();
+    }
     constexpr int64_t kHour = 3600000;
     const int64_t first_full = (q.from_ms + kHour - 1) / kHour * kHour;
     const int64_t last_full = q.to_ms / kHour * kHour;
+    // Latency percentiles over many rows come from the hourly latency
+    // histograms, with the edge rows filed into the same buckets: exact to
+    // within one bucket (~9 %). Over few rows they are computed exactly.
     if (first_full < last_full && RollupEligible(q)) {
-      RETURN_IF_ERROR(ScanRollups(db, *project, q, first_full, last_full, agg));
+      const bool percentiles = std::any_of(q.metrics.begin(), q.metrics.end(),
+                                           [](const MetricSpec& m) { return IsPercentile(m); });
+      if (percentiles) agg.UseLatencyHistograms();
+      int64_t rows = 0;
+      RETURN_IF_ERROR(ScanRollups(db, *project, q, first_full, last_full, agg, &rows));
+      if (percentiles && rows <= options_.exact_percentile_rows) {
+        MetricsAggregator exact(q);
+        RETURN_IF_ERROR(ScanMetricRows(db, *project, q, q.from_ms, q.to_ms, exact));
+        return exact.Finish();
+      }
+      if (percentiles) {
+        RETURN_IF_ERROR(ScanLatencyHistograms(db, *project, q, first_full, last_full, agg));
+      }
       if (q.from_ms < first_full) {
         RETURN_IF_ERROR(ScanMetricRows(db, *project, q, q.from_ms, first_full, agg));
       }
@@ -1217,23 +1302,94 @@ class SqliteEventStore final : public EventStore {
         {"outputTokens", "output_tokens"},
         {"totalTokens", "total_tokens"}};
     static const std::map<std::string, std::string> kTraces = {{"environment", "environment"},
-                                                               {"count", "count"}};
+                                                               {"name", "model"},
+                                                               {"count", "count"},
+                                                               {"totalCost", "cost"}};
     static const std::map<std::string, std::string> kNone;
     if (view == MetricsView::kObservations) return kObservations;
     if (view == MetricsView::kTraces) return kTraces;
     return kNone;
   }
 
+  // Traces by user (and environment) with counts and cost sums, filtered
+  // on environment and on having a user, at day granularity or coarser.
+  static bool UserRollupEligible(const MetricsQuery& q) {
+    if (q.view != MetricsView::kTraces) return false;
+    if (q.granularity && *q.granularity != "day" && *q.granularity != "week" &&
+        *q.granularity != "month") {
+      return false;
+    }
+    if (std::find(q.dimensions.begin(), q.dimensions.end(), "userId") == q.dimensions.end()) {
+      return false;
+    }
+    for (const auto& d : q.dimensions) {
+      if (d != "userId" && d != "environment") return false;
+    }
+    for (const auto& m : q.metrics) {
+      bool row_count = m.measure == "count" && (m.aggregation == "count" || m.aggregation == "sum");
+      bool cost = m.measure == "totalCost" && m.aggregation == "sum";
+      if (!row_count && !cost) return false;
+    }
+    for (const auto& f : q.filters) {
+      bool environment =
+          f.column == "environment" &&
+          ((f.type == FilterType::kString && f.op == "=") || f.type == FilterType::kStringOptions);
+      bool has_user = f.column == "userId" && f.type == FilterType::kNull && f.op == "is not null";
+      if (!environment && !has_user) return false;
+    }
+    return true;
+  }
+
+  // Adds the daily user rollups of [from_ms, to_ms) (whole days) to `agg`.
+  absl::Status ScanUserRollups(Db& db, int64_t project, const MetricsQuery& q, int64_t from_ms,
+                               int64_t to_ms, MetricsAggregator& agg) {
+    std::string select = "SELECT day, count";
+    for (const auto& d : q.dimensions) select += d == "userId" ? ", user_id" : ", environment";
+    for (const auto& m : q.metrics) select += m.measure == "totalCost" ? ", cost" : ", count";
+    std::string where = " FROM user_rollup_daily WHERE project = ? AND day >= ? AND day < ?";
+    std::vector<std::function<void(Stmt&, int&)>> binds;
+    std::vector<FilterCondition> filters;  // every row has a user
+    for (const auto& f : q.filters) {
+      if (f.column == "environment") filters.push_back(f);
+    }
+    AppendFilters(filters, {{"environment", "environment"}}, &where, &binds);
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(select + where));
+    st->Bind(1, project).Bind(2, from_ms).Bind(3, to_ms);
+    int i = 4;
+    for (auto& b : binds) b(*st, i);
+    const size_t nd = q.dimensions.size();
+    MetricsRow row;
+    row.dimensions.resize(nd);
+    row.values.resize(q.metrics.size());
+    while (true) {
+      ASSIGN_OR_RETURN(bool has, st->Step());
+      if (!has) break;
+      row.bucket_ms = q.granularity ? BucketStart(st->Int(0), *q.granularity) : 0;
+      for (size_t d = 0; d < nd; ++d) row.dimensions[d] = st->Text(static_cast<int>(2 + d));
+      for (size_t k = 0; k < q.metrics.size(); ++k) {
+        row.values[k] = st->Double(static_cast<int>(2 + nd + k));
+      }
+      agg.AddAggregated(row, st->Int(1));
+    }
+    st->Reset();
+    return absl::OkStatus();
+  }
+
+  static bool IsPercentile(const MetricSpec& m) {
+    return m.measure == "latency" && m.aggregation.size() == 3 && m.aggregation[0] == 'p';
+  }
+
   static bool RollupEligible(const MetricsQuery& q) {
-    if (!RollupCompatible(q)) return false;
+    if (!HistogramRollupCompatible(q)) return false;
     const auto& cols = RollupColumns(q.view);
     if (cols.empty()) return false;
     for (const auto& d : q.dimensions) {
-      if (!cols.count(d) || d == "count") return false;
+      if (!cols.count(d) || d == "count" || d == "totalCost") return false;
     }
     for (const auto& m : q.metrics) {
+      if (IsPercentile(m)) continue;
       if (!cols.count(m.measure) || m.measure == "type" || m.measure == "environment" ||
-          m.measure == "providedModelName") {
+          m.measure == "providedModelName" || m.measure == "name") {
         return false;
       }
     }
@@ -1246,12 +1402,15 @@ class SqliteEventStore final : public EventStore {
     return true;
   }
 
+  // Adds the rollups of [from_ms, to_ms) (whole hours) to `agg` and the
+  // number of rows they stand for to *rows.
   absl::Status ScanRollups(Db& db, int64_t project, const MetricsQuery& q, int64_t from_ms,
-                           int64_t to_ms, MetricsAggregator& agg) {
+                           int64_t to_ms, MetricsAggregator& agg, int64_t* rows) {
     const auto& cols = RollupColumns(q.view);
     std::string select = "SELECT hour, count";
     for (const auto& d : q.dimensions) select += ", " + cols.at(d);
-    for (const auto& m : q.metrics) select += ", " + cols.at(m.measure);
+    for (const auto& m : q.metrics)
+      select += ", " + (IsPercentile(m) ? "NULL" : cols.at(m.measure));
     std::string where = " FROM rollup_hourly WHERE project = ? AND hour >= ? AND hour < ?";
     where += q.view == MetricsView::kTraces ? " AND type = 'TRACE'" : " AND type <> 'TRACE'";
     std::vector<std::function<void(Stmt&, int&)>> binds;
@@ -1272,18 +1431,62 @@ class SqliteEventStore final : public EventStore {
       if (!has) break;
       row.bucket_ms = q.granularity ? BucketStart(st->Int(0), *q.granularity) : 0;
       for (size_t d = 0; d < nd; ++d) {
-        std::string v = st->Text(static_cast<int>(2 + d));
-        // The rollups key "no model" as ''; rows report it as null.
-        if (v.empty() && q.dimensions[d] == "providedModelName") {
-          row.dimensions[d].reset();
-        } else {
-          row.dimensions[d] = std::move(v);
-        }
+        row.dimensions[d] = RollupDimension(q.dimensions[d], st->Text(static_cast<int>(2 + d)));
       }
       for (size_t k = 0; k < q.metrics.size(); ++k) {
-        row.values[k] = st->Double(static_cast<int>(2 + nd + k));
+        row.values[k] = st->OptDouble(static_cast<int>(2 + nd + k));
       }
       agg.AddAggregated(row, st->Int(1));
+      *rows += st->Int(1);
+    }
+    st->Reset();
+    return absl::OkStatus();
+  }
+
+  // The rollups key "no model" and "no trace name" as ''; rows report null.
+  static std::optional<std::string> RollupDimension(const std::string& dimension,
+                                                    std::string value) {
+    if (value.empty() && (dimension == "providedModelName" || dimension == "name")) {
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  // Adds the latency histograms of [from_ms, to_ms) (whole hours) to the
+  // percentile metrics of `q`.
+  absl::Status ScanLatencyHistograms(Db& db, int64_t project, const MetricsQuery& q,
+                                     int64_t from_ms, int64_t to_ms, MetricsAggregator& agg) {
+    auto column = [](const std::string& field) -> std::string {
+      if (field == "providedModelName" || field == "name") return "key";
+      return field;  // type, environment
+    };
+    std::string select = "SELECT hour, bucket, count";
+    for (const auto& d : q.dimensions) select += ", " + column(d);
+    std::string where = " FROM latency_hourly WHERE project = ? AND hour >= ? AND hour < ?";
+    where += q.view == MetricsView::kTraces ? " AND type = 'TRACE'" : " AND type <> 'TRACE'";
+    std::vector<std::function<void(Stmt&, int&)>> binds;
+    std::map<std::string, std::string> filter_cols;
+    for (const auto& f : q.filters) filter_cols[f.column] = column(f.column);
+    AppendFilters(q.filters, filter_cols, &where, &binds);
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(select + where));
+    st->Bind(1, project).Bind(2, from_ms).Bind(3, to_ms);
+    int i = 4;
+    for (auto& b : binds) b(*st, i);
+    const size_t nd = q.dimensions.size();
+    MetricsRow key;
+    key.dimensions.resize(nd);
+    while (true) {
+      ASSIGN_OR_RETURN(bool has, st->Step());
+      if (!has) break;
+      key.bucket_ms = q.granularity ? BucketStart(st->Int(0), *q.granularity) : 0;
+      for (size_t d = 0; d < nd; ++d) {
+        key.dimensions[d] = RollupDimension(q.dimensions[d], st->Text(static_cast<int>(3 + d)));
+      }
+      const int bucket = static_cast<int>(st->Int(1));
+      const int64_t count = st->Int(2);
+      for (size_t k = 0; k < q.metrics.size(); ++k) {
+        if (IsPercentile(q.metrics[k])) agg.AddHistogram(key, k, bucket, count);
+      }
     }
     st->Reset();
     return absl::OkStatus();
@@ -1303,7 +1506,13 @@ class SqliteEventStore final : public EventStore {
     binds.push_back([v = from_ms](Stmt& s, int& i) { s.Bind(i++, v); });
     binds.push_back([v = to_ms](Stmt& s, int& i) { s.Bind(i++, v); });
     AppendFilters(q.filters, m.filters, &where, &binds);
-    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(select + " FROM " + m.from + where));
+    // The observations view joins the trace only for the trace's columns;
+    // without them the join would cost a trace lookup per row for nothing.
+    std::string from = m.from;
+    if (q.view == MetricsView::kObservations && !UsesAlias(select + where, 't')) {
+      from = "observations o";
+    }
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(select + " FROM " + from + where));
     int i = 1;
     st->Bind(i++, project);
     for (auto& b : binds) b(*st, i);
@@ -1900,6 +2109,48 @@ class SqliteEventStore final : public EventStore {
     return absl::OkStatus();
   }
 
+  static void AddLatency(LatencyDeltas* latencies, const RollupKey& key, int64_t latency_ms,
+                         int64_t delta) {
+    const auto& [project, hour, environment, type, name] = key;
+    (*latencies)[{project, hour, environment, type, name,
+                  LatencyBucket(static_cast<double>(latency_ms))}] += delta;
+  }
+
+  // Adds latency histogram deltas (which may be negative).
+  absl::Status ApplyLatencies(Db& db, const LatencyDeltas& latencies) {
+    for (const auto& [key, delta] : latencies) {
+      if (delta == 0) continue;
+      ASSIGN_OR_RETURN(Stmt * st,
+                       db.Prepare("INSERT INTO latency_hourly(project, hour, environment, type, "
+                                  "key, bucket, count) VALUES (?,?,?,?,?,?,?) ON CONFLICT(project, "
+                                  "hour, environment, type, key, bucket) DO UPDATE SET count = "
+                                  "count + excluded.count"));
+      st->Bind(1, std::get<0>(key)).Bind(2, std::get<1>(key)).Bind(3, std::get<2>(key));
+      st->Bind(4, std::get<3>(key)).Bind(5, std::get<4>(key)).Bind(6, std::get<5>(key));
+      st->Bind(7, delta);
+      RETURN_IF_ERROR(st->Run());
+      st->Reset();
+    }
+    return absl::OkStatus();
+  }
+
+  // Adds daily user rollup deltas (which may be negative).
+  absl::Status ApplyUsers(Db& db, const UserDeltas& users) {
+    for (const auto& [key, d] : users) {
+      if (d.count == 0 && d.cost == 0) continue;
+      ASSIGN_OR_RETURN(Stmt * st,
+                       db.Prepare("INSERT INTO user_rollup_daily(project, day, environment, "
+                                  "user_id, count, cost) VALUES (?,?,?,?,?,?) ON "
+                                  "CONFLICT(project, day, environment, user_id) DO UPDATE SET "
+                                  "count = count + excluded.count, cost = cost + excluded.cost"));
+      st->Bind(1, std::get<0>(key)).Bind(2, std::get<1>(key)).Bind(3, std::get<2>(key));
+      st->Bind(4, std::get<3>(key)).Bind(5, d.count).Bind(6, d.cost);
+      RETURN_IF_ERROR(st->Run());
+      st->Reset();
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status CommitGroup(std::vector<std::shared_ptr<WriteRequest>>& group) {
     Db& db = *writer_db_;
     ASSIGN_OR_RETURN(auto txn, sqlite::Transaction::Begin(db, true));
@@ -1927,17 +2178,20 @@ class SqliteEventStore final : public EventStore {
     const int64_t now = NowMillis();
     std::map<std::pair<int64_t, std::string>, TraceDelta> trace_deltas;
     std::map<RollupKey, RollupDelta> rollups;
+    LatencyDeltas latencies;
+    UserDeltas users;
 
     for (auto& [key, g] : entities) {
       auto [kind, project, id] = key;
       const std::string& project_id = project_ids[project];
       switch (static_cast<EntityKind>(kind)) {
         case EntityKind::kTrace:
-          RETURN_IF_ERROR(WriteTrace(db, project, project_id, id, g, now, &rollups));
+          RETURN_IF_ERROR(
+              WriteTrace(db, project, project_id, id, g, now, &rollups, &latencies, &users));
           break;
         case EntityKind::kObservation:
-          RETURN_IF_ERROR(
-              WriteObservation(db, project, project_id, id, g, now, &trace_deltas, &rollups));
+          RETURN_IF_ERROR(WriteObservation(db, project, project_id, id, g, now, &trace_deltas,
+                                           &rollups, &latencies));
           break;
         case EntityKind::kScore:
           RETURN_IF_ERROR(WriteScore(db, project, project_id, id, g, now));
@@ -1945,9 +2199,12 @@ class SqliteEventStore final : public EventStore {
       }
     }
     for (auto& [key, delta] : trace_deltas) {
-      RETURN_IF_ERROR(ApplyTraceDelta(db, key.first, key.second, delta, now));
+      RETURN_IF_ERROR(
+          ApplyTraceDelta(db, key.first, key.second, delta, now, &rollups, &latencies, &users));
     }
     RETURN_IF_ERROR(ApplyRollups(db, rollups));
+    RETURN_IF_ERROR(ApplyLatencies(db, latencies));
+    RETURN_IF_ERROR(ApplyUsers(db, users));
     RETURN_IF_ERROR(txn->Commit());
     // Publish project keys only now that their rows are durable.
     std::lock_guard lock(keys_mu_);
@@ -1965,7 +2222,8 @@ class SqliteEventStore final : public EventStore {
 
   absl::Status WriteTrace(Db& db, int64_t project, const std::string& project_id,
                           const std::string& id, GroupEntity& g, int64_t now,
-                          std::map<RollupKey, RollupDelta>* rollups) {
+                          std::map<RollupKey, RollupDelta>* rollups, LatencyDeltas* latencies,
+                          UserDeltas* users) {
     ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, "traces", "trace_state", project, id, false));
     bool was_present = loaded && loaded->has_state;
     std::optional<TraceRecord> before;
@@ -1986,12 +2244,35 @@ class SqliteEventStore final : public EventStore {
       t = MaterializeTrace(project_id, id, state, Payloads::kSkip);
       blob = EncodeState(state.Serialize());
     }
-    if (before) {
-      auto& d =
-          (*rollups)[{project, HourOf(before->timestamp_ms), before->environment, "TRACE", ""}];
-      d.count -= 1;
+    // The trace's aggregates so far (from its observations) move with it to
+    // the rollup of its (possibly new) hour, environment and name.
+    double cost = 0;
+    std::optional<int64_t> latency;
+    if (loaded) {
+      ASSIGN_OR_RETURN(Stmt * agg, db.Prepare("SELECT total_cost, max_end - min_start FROM "
+                                              "traces WHERE rowid = ?"));
+      agg->Bind(1, loaded->rowid);
+      ASSIGN_OR_RETURN(bool row, agg->Step());
+      if (row) {
+        cost = agg->Double(0);
+        latency = agg->OptInt(1);
+      }
+      agg->Reset();
     }
-    (*rollups)[{project, HourOf(t.timestamp_ms), t.environment, "TRACE", ""}].count += 1;
+    auto contribute = [&](const TraceRecord& r, int sign) {
+      RollupKey key{project, HourOf(r.timestamp_ms), r.environment, "TRACE", r.name.value_or("")};
+      RollupDelta& d = (*rollups)[key];
+      d.count += sign;
+      d.cost += sign * cost;
+      if (latency) AddLatency(latencies, key, *latency, sign);
+      if (r.user_id) {
+        UserDelta& u = (*users)[{project, DayOf(r.timestamp_ms), r.environment, *r.user_id}];
+        u.count += sign;
+        u.cost += sign * cost;
+      }
+    };
+    if (before) contribute(*before, -1);
+    contribute(t, +1);
 
     int64_t rowid;
     if (loaded) {
@@ -2034,7 +2315,8 @@ class SqliteEventStore final : public EventStore {
   absl::Status WriteObservation(Db& db, int64_t project, const std::string& project_id,
                                 const std::string& id, GroupEntity& g, int64_t now,
                                 std::map<std::pair<int64_t, std::string>, TraceDelta>* traces,
-                                std::map<RollupKey, RollupDelta>* rollups) {
+                                std::map<RollupKey, RollupDelta>* rollups,
+                                LatencyDeltas* latencies) {
     ASSIGN_OR_RETURN(auto loaded,
                      LoadEntity(db, "observations", "observation_state", project, id, false));
     std::optional<ObservationRecord> before;
@@ -2067,8 +2349,9 @@ class SqliteEventStore final : public EventStore {
         int64_t end = r.end_time_ms.value_or(r.start_time_ms);
         td.max_end = td.max_end ? std::max(*td.max_end, end) : end;
       }
-      RollupDelta& rd = (*rollups)[{project, HourOf(r.start_time_ms), r.environment, r.type,
-                                    r.model.value_or("")}];
+      RollupKey key{project, HourOf(r.start_time_ms), r.environment, r.type, r.model.value_or("")};
+      RollupDelta& rd = (*rollups)[key];
+      if (r.end_time_ms) AddLatency(latencies, key, *r.end_time_ms - r.start_time_ms, sign);
       rd.count += sign;
       rd.cost += sign * r.total_cost.value_or(0);
       rd.input_tokens += sign * UsageSum(r.usage_details, "input");
@@ -2145,13 +2428,36 @@ class SqliteEventStore final : public EventStore {
   }
 
   absl::Status ApplyTraceDelta(Db& db, int64_t project, const std::string& trace_id,
-                               const TraceDelta& d, int64_t now) {
-    ASSIGN_OR_RETURN(Stmt * find, db.Prepare("SELECT rowid FROM traces INDEXED BY traces_by_id "
-                                             "WHERE project = ? AND id_hash = ? AND id = ?"));
+                               const TraceDelta& d, int64_t now,
+                               std::map<RollupKey, RollupDelta>* rollups, LatencyDeltas* latencies,
+                               UserDeltas* users) {
+    ASSIGN_OR_RETURN(Stmt * find,
+                     db.Prepare("SELECT rowid, present, timestamp, environment, COALESCE(name, "
+                                "''), min_start, max_end, user_id FROM traces INDEXED BY "
+                                "traces_by_id WHERE project = ? AND id_hash = ? AND id = ?"));
     find->Bind(1, project).Bind(2, IdHash64(trace_id)).Bind(3, trace_id);
     ASSIGN_OR_RETURN(bool row, find->Step());
     std::optional<int64_t> rowid;
-    if (row) rowid = find->Int(0);
+    if (row) {
+      rowid = find->Int(0);
+      // A listed trace's cost and latency are in its hour's rollups: move
+      // them by this delta (the UPDATE below applies the same rule).
+      if (find->Int(1) == 1) {
+        RollupKey key{project, HourOf(find->Int(2)), find->Text(3), "TRACE", find->Text(4)};
+        (*rollups)[key].cost += d.cost;
+        if (!find->IsNull(7)) {
+          (*users)[{project, DayOf(find->Int(2)), find->Text(3), find->Text(7)}].cost += d.cost;
+        }
+        const std::optional<int64_t> min_start = find->OptInt(5), max_end = find->OptInt(6);
+        std::optional<int64_t> new_min = min_start, new_max = max_end;
+        if (d.min_start && (!new_min || *d.min_start < *new_min)) new_min = d.min_start;
+        if (d.max_end && (!new_max || *d.max_end > *new_max)) new_max = d.max_end;
+        if (new_min != min_start || new_max != max_end) {
+          if (min_start && max_end) AddLatency(latencies, key, *max_end - *min_start, -1);
+          if (new_min && new_max) AddLatency(latencies, key, *new_max - *new_min, +1);
+        }
+      }
+    }
     find->Reset();
     if (!rowid) {
       // Observations arrived before their trace-create: keep the aggregates on
