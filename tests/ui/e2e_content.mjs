@@ -77,6 +77,17 @@ async function main() {
     expect(got.body.labels.includes("latest") && got.body.commitMessage === "answer in a language", "labels and message");
     log("prompt-read-back", { version: got.body.version });
 
+    // A generation's prompt link opens the version it was made with.
+    await page.goto(`${P}/traces/${enc(`${SEED.tag}-prompted`)}?observation=${enc(`${SEED.tag}-gen`)}`);
+    await page.waitForSelector("[data-testid=linked-prompt]");
+    expect((await page.textContent("[data-testid=linked-prompt]")).trim() === `${SEED.text} v2`, "prompt link text");
+    await page.click("[data-testid=linked-prompt]");
+    await page.waitForSelector("[data-testid=prompt-versions] [data-version='2'].on");
+    expect(new URL(page.url()).searchParams.get("version") === "2", "prompt page opened at v2");
+    log("linked-prompt");
+    await page.goto(`${P}/prompts/${enc(SEED.text)}?version=3`);
+    await page.waitForSelector("[data-testid=prompt-versions] [data-version='3'].on");
+
     // Diff v3 against v1.
     await page.click("[data-testid=diff-tab]");
     await page.waitForSelector("[data-testid=prompt-diff]");

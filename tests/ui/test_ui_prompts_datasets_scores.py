@@ -77,6 +77,11 @@ def seeded(ui_server) -> dict:
                                                 "value": v, "comment": "checked"}))
             batch.append(event("score-create", {"id": f"{tid}-q", "traceId": tid, "name": "quality",
                                                 "value": "good" if v else "bad", "dataType": "CATEGORICAL"}))
+    # A generation made with version 2 of the text prompt, for the trace view's prompt link.
+    batch.append(event("trace-create", {"id": f"{tag}-prompted", "name": "greet"}))
+    batch.append(event("generation-create", {"id": f"{tag}-gen", "traceId": f"{tag}-prompted",
+                                             "name": "greet-llm", "model": "gpt-4o",
+                                             "promptName": text_name, "promptVersion": 2}))
     r = api.post("/api/public/ingestion", json={"batch": batch})
     assert r.status_code in (200, 207) and not r.json().get("errors"), r.text
     for run in runs:

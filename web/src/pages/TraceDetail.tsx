@@ -256,7 +256,14 @@ function ObservationPanel({ pid, id, tree, index, scores }: { pid: string; id: s
           {cost.length > 0 && <tr><th>Cost</th><td>{cost.map(([k, v]) => <span class="tag" key={k}>{k}: {fmtCost(v)}</span>)}</td></tr>}
           {tree.children[index].length > 0 && <tr><th>Subtree cost</th><td>{fmtCost(tree.subtreeCost[index])}</td></tr>}
           <tr><th>Level</th><td class={ob.level === "ERROR" ? "lvl-error" : ""}>{ob.level}{ob.statusMessage ? ` · ${ob.statusMessage}` : ""}</td></tr>
-          {ob.promptName && <tr><th>Prompt</th><td>{ob.promptName} v{ob.promptVersion}</td></tr>}
+          {ob.promptName && (
+            <tr><th>Prompt</th><td>
+              <a data-testid="linked-prompt" onClick={linkClick}
+                href={`/project/${pid}/prompts/${encodeURIComponent(ob.promptName)}${ob.promptVersion ? `?version=${ob.promptVersion}` : ""}`}>
+                {ob.promptName}{ob.promptVersion ? ` v${ob.promptVersion}` : ""}
+              </a>
+            </td></tr>
+          )}
         </tbody>
       </table>
       <Scores scores={scores} />
