@@ -103,54 +103,7 @@ class LlmConnectionsApi {
     if (!auth.ok()) return StatusResponse(auth.status());
     auto body = ParseJsonObjectBody(req);
     if (!body.ok()) return StatusResponse(body.status());
-    BodyFields f(*body);
-    LlmConnectionRecord c;
-    c.provider = f.String("provider", true, 1).value_or("");
-    c.adapter =
-        f.Enum("adapter",
-               {"anthropic", "openai", "azure", "bedrock", "google-vertex-ai", "google-ai-studio"},
-               true)
-            .value_or("");
-    std::string secret = f.String("secretKey", true, 1).value_or("");
-    c.base_url = f.String("baseURL", false);
-    if (c.base_url && !LooksLikeUrl(*c.base_url)) f.Fail("baseURL", "Invalid url");
-    c.custom_models = f.StringArray("customModels", false).value_or(std::vector<std::string>());
-    for (const std::string& m : c.custom_models) {
-      if (m.empty()) f.Fail("customModels", "String must contain at least 1 character(s)");
-    }
-    c.with_default_models = f.Bool("withDefaultModels", false).value_or(true);
-    const json::object* headers = f.Object("extraHeaders", false);
-    if (headers) {
-      for (const auto& entry : *headers) {
-        if (!entry.value().is_string()) {
-          f.Fail("extraHeaders." + std::string(entry.key()),
-                 "Expected string, received " + BodyFields::TypeName(entry.value()));
-        }
-        c.extra_header_keys.emplace_back(entry.key());
-      }
-    }
-    const json::object* config = f.Object("config", false);
-    if (!f.ok()) return StatusResponse(f.status());
-    if (absl::Status s = ValidateConfig(c.adapter, config); !s.ok()) return StatusResponse(s);
-    if (!d_.cipher) return StatusResponse(absl::FailedPreconditionError(kNoEncryptionKey));
-
-    auto encrypted = d_.cipher->Encrypt(secret);
-    if (!encrypted.ok()) return StatusResponse(encrypted.status());
-    c.encrypted_secret_key = *encrypted;
-    c.display_secret_key = DisplaySecretKey(secret);
-    if (headers) {
-      auto encrypted_headers = d_.cipher->Encrypt(json::serialize(*headers));
-      if (!encrypted_headers.ok()) return StatusResponse(encrypted_headers.status());
-      c.encrypted_extra_headers = *encrypted_headers;
-    }
-    if (config) c.config_json = json::serialize(*config);
-    c.id = NewUuid();
-    c.project_id = auth->project_id;
-    c.created_at_ms = c.updated_at_ms = NowMillis();
-    auto stored = d_.connections->Upsert(c);
-    if (!stored.ok()) return StatusResponse(stored.status());
-    // Langfuse answers 201 when the provider's connection is new.
-    return JsonResponse(stored->created ? 201 : 200, ConnectionJson(stored->connection));
+    return UpsertLlmConnectionInProject(d_, auth->project_id, *body);
   }
 
   HttpResponse List(HttpRequest& req) {
@@ -158,25 +111,13 @@ class LlmConnectionsApi {
     if (!auth.ok()) return StatusResponse(auth.status());
     auto page = ParsePageParams(req);
     if (!page.ok()) return StatusResponse(page.status());
-    auto result = d_.connections->List(auth->project_id, {page->page, page->limit});
-    if (!result.ok()) return StatusResponse(result.status());
-    json::array data;
-    for (const LlmConnectionRecord& c : result->items) data.push_back(ConnectionJson(c));
-    json::object out;
-    out["data"] = std::move(data);
-    out["meta"] = MetaJson(page->page, page->limit, result->total_items);
-    return JsonResponse(200, out);
+    return ListLlmConnectionsOfProject(d_, auth->project_id, page->page, page->limit);
   }
 
   HttpResponse Delete(HttpRequest& req, const PathParams& p) {
     auto auth = AuthenticateProjectKey(*d_.auth, req);
     if (!auth.ok()) return StatusResponse(auth.status());
-    auto deleted = d_.connections->Delete(auth->project_id, p.at("id"));
-    if (!deleted.ok()) return StatusResponse(deleted.status());
-    if (!*deleted) return ErrorResponse(404, "LangfuseNotFoundError", "LLM connection not found");
-    json::object o;
-    o["message"] = "LLM connection successfully deleted";
-    return JsonResponse(200, o);
+    return DeleteLlmConnectionOfProject(d_, auth->project_id, p.at("id"));
   }
 
  private:
@@ -184,6 +125,80 @@ class LlmConnectionsApi {
 };
 
 }  // namespace
+
+HttpResponse UpsertLlmConnectionInProject(const LlmConnectionsApiDeps& d,
+                                          const std::string& project_id, const json::object& body) {
+  BodyFields f(body);
+  LlmConnectionRecord c;
+  c.provider = f.String("provider", true, 1).value_or("");
+  c.adapter =
+      f.Enum("adapter",
+             {"anthropic", "openai", "azure", "bedrock", "google-vertex-ai", "google-ai-studio"},
+             true)
+          .value_or("");
+  std::string secret = f.String("secretKey", true, 1).value_or("");
+  c.base_url = f.String("baseURL", false);
+  if (c.base_url && !LooksLikeUrl(*c.base_url)) f.Fail("baseURL", "Invalid url");
+  c.custom_models = f.StringArray("customModels", false).value_or(std::vector<std::string>());
+  for (const std::string& m : c.custom_models) {
+    if (m.empty()) f.Fail("customModels", "String must contain at least 1 character(s)");
+  }
+  c.with_default_models = f.Bool("withDefaultModels", false).value_or(true);
+  const json::object* headers = f.Object("extraHeaders", false);
+  if (headers) {
+    for (const auto& entry : *headers) {
+      if (!entry.value().is_string()) {
+        f.Fail("extraHeaders." + std::string(entry.key()),
+               "Expected string, received " + BodyFields::TypeName(entry.value()));
+      }
+      c.extra_header_keys.emplace_back(entry.key());
+    }
+  }
+  const json::object* config = f.Object("config", false);
+  if (!f.ok()) return StatusResponse(f.status());
+  if (absl::Status s = ValidateConfig(c.adapter, config); !s.ok()) return StatusResponse(s);
+  if (!d.cipher) return StatusResponse(absl::FailedPreconditionError(kNoEncryptionKey));
+
+  auto encrypted = d.cipher->Encrypt(secret);
+  if (!encrypted.ok()) return StatusResponse(encrypted.status());
+  c.encrypted_secret_key = *encrypted;
+  c.display_secret_key = DisplaySecretKey(secret);
+  if (headers) {
+    auto encrypted_headers = d.cipher->Encrypt(json::serialize(*headers));
+    if (!encrypted_headers.ok()) return StatusResponse(encrypted_headers.status());
+    c.encrypted_extra_headers = *encrypted_headers;
+  }
+  if (config) c.config_json = json::serialize(*config);
+  c.id = NewUuid();
+  c.project_id = project_id;
+  c.created_at_ms = c.updated_at_ms = NowMillis();
+  auto stored = d.connections->Upsert(c);
+  if (!stored.ok()) return StatusResponse(stored.status());
+  // Langfuse answers 201 when the provider's connection is new.
+  return JsonResponse(stored->created ? 201 : 200, ConnectionJson(stored->connection));
+}
+
+HttpResponse ListLlmConnectionsOfProject(const LlmConnectionsApiDeps& d,
+                                         const std::string& project_id, int page, int limit) {
+  auto result = d.connections->List(project_id, {page, limit});
+  if (!result.ok()) return StatusResponse(result.status());
+  json::array data;
+  for (const LlmConnectionRecord& c : result->items) data.push_back(ConnectionJson(c));
+  json::object out;
+  out["data"] = std::move(data);
+  out["meta"] = MetaJson(page, limit, result->total_items);
+  return JsonResponse(200, out);
+}
+
+HttpResponse DeleteLlmConnectionOfProject(const LlmConnectionsApiDeps& d,
+                                          const std::string& project_id, const std::string& id) {
+  auto deleted = d.connections->Delete(project_id, id);
+  if (!deleted.ok()) return StatusResponse(deleted.status());
+  if (!*deleted) return ErrorResponse(404, "LangfuseNotFoundError", "LLM connection not found");
+  json::object o;
+  o["message"] = "LLM connection successfully deleted";
+  return JsonResponse(200, o);
+}
 
 void RegisterLlmConnectionsApi(Router& r, LlmConnectionsApiDeps deps) {
   auto api = std::make_shared<LlmConnectionsApi>(deps);

@@ -282,6 +282,19 @@ absl::StatusOr<ModelPrice> ParseCreateModel(const json::object& body,
   return m;
 }
 
+// Serializes a change with the reload that follows it, so that concurrent
+// changes cannot leave an older model list in the price table.
+std::mutex& WriteMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+absl::Status Reload(const ModelsApiDeps& d, const std::string& project_id) {
+  ASSIGN_OR_RETURN(std::vector<ModelPrice> models, d.models->ListProject(project_id));
+  d.prices->SetProjectModels(project_id, std::move(models));
+  return absl::OkStatus();
+}
+
 class ModelsApi {
  public:
   explicit ModelsApi(ModelsApiDeps deps) : d_(deps) {}
@@ -291,17 +304,7 @@ class ModelsApi {
     if (!auth.ok()) return StatusResponse(auth.status());
     auto body = ParseJsonObjectBody(req);
     if (!body.ok()) return StatusResponse(body.status());
-    auto model = ParseCreateModel(*body, auth->project_id);
-    if (!model.ok()) return StatusResponse(model.status());
-    std::lock_guard lock(write_mu_);
-    absl::Status s = d_.models->Create(*model);
-    if (s.code() == absl::StatusCode::kAlreadyExists) {
-      // Langfuse answers a duplicate name as invalid input.
-      return InvalidRequest(std::string(s.message()));
-    }
-    if (!s.ok()) return StatusResponse(s);
-    if (absl::Status r = Reload(auth->project_id); !r.ok()) return StatusResponse(r);
-    return JsonResponse(200, ModelJson(*model));
+    return CreateModelInProject(d_, auth->project_id, *body);
   }
 
   HttpResponse List(HttpRequest& req) {
@@ -309,20 +312,7 @@ class ModelsApi {
     if (!auth.ok()) return StatusResponse(auth.status());
     auto page = ParsePageParams(req);
     if (!page.ok()) return StatusResponse(page.status());
-    auto custom = d_.models->ListProject(auth->project_id);
-    if (!custom.ok()) return StatusResponse(custom.status());
-    std::vector<const ModelPrice*> all = d_.prices->DefaultModels();
-    for (const ModelPrice& m : *custom) all.push_back(&m);
-    std::sort(all.begin(), all.end(), ListOrder);
-    json::array data;
-    const size_t begin = static_cast<size_t>(page->page - 1) * page->limit;
-    for (size_t i = begin; i < all.size() && i < begin + page->limit; ++i) {
-      data.push_back(ModelJson(*all[i]));
-    }
-    json::object out;
-    out["data"] = std::move(data);
-    out["meta"] = MetaJson(page->page, page->limit, static_cast<int64_t>(all.size()));
-    return JsonResponse(200, out);
+    return ListModelsOfProject(d_, auth->project_id, page->page, page->limit);
   }
 
   HttpResponse Get(HttpRequest& req, const PathParams& p) {
@@ -341,29 +331,11 @@ class ModelsApi {
   HttpResponse Delete(HttpRequest& req, const PathParams& p) {
     auto auth = AuthenticateProjectKey(*d_.auth, req);
     if (!auth.ok()) return StatusResponse(auth.status());
-    std::lock_guard lock(write_mu_);
-    auto deleted = d_.models->Delete(auth->project_id, p.at("id"));
-    if (!deleted.ok()) return StatusResponse(deleted.status());
-    if (!*deleted) {
-      return ErrorResponse(404, "LangfuseNotFoundError",
-                           "No model with this id found. Note: You cannot delete built-in models, "
-                           "override them with a model with the same name.");
-    }
-    if (absl::Status r = Reload(auth->project_id); !r.ok()) return StatusResponse(r);
-    return NoContentResponse();
+    return DeleteModelOfProject(d_, auth->project_id, p.at("id"));
   }
 
  private:
-  absl::Status Reload(const std::string& project_id) {
-    ASSIGN_OR_RETURN(std::vector<ModelPrice> models, d_.models->ListProject(project_id));
-    d_.prices->SetProjectModels(project_id, std::move(models));
-    return absl::OkStatus();
-  }
-
   ModelsApiDeps d_;
-  // Serializes a change with the reload that follows it, so that concurrent
-  // changes cannot leave an older model list in the price table.
-  std::mutex write_mu_;
 };
 
 }  // namespace
@@ -375,6 +347,53 @@ absl::Status LoadCustomModelPrices(ModelStore& models, PriceTable& prices) {
     prices.SetProjectModels(project, std::move(list));
   }
   return absl::OkStatus();
+}
+
+HttpResponse ListModelsOfProject(const ModelsApiDeps& d, const std::string& project_id, int page,
+                                 int limit) {
+  auto custom = d.models->ListProject(project_id);
+  if (!custom.ok()) return StatusResponse(custom.status());
+  std::vector<const ModelPrice*> all = d.prices->DefaultModels();
+  for (const ModelPrice& m : *custom) all.push_back(&m);
+  std::sort(all.begin(), all.end(), ListOrder);
+  json::array data;
+  const size_t begin = static_cast<size_t>(page - 1) * static_cast<size_t>(limit);
+  for (size_t i = begin; i < all.size() && i < begin + static_cast<size_t>(limit); ++i) {
+    data.push_back(ModelJson(*all[i]));
+  }
+  json::object out;
+  out["data"] = std::move(data);
+  out["meta"] = MetaJson(page, limit, static_cast<int64_t>(all.size()));
+  return JsonResponse(200, out);
+}
+
+HttpResponse CreateModelInProject(const ModelsApiDeps& d, const std::string& project_id,
+                                  const json::object& body) {
+  auto model = ParseCreateModel(body, project_id);
+  if (!model.ok()) return StatusResponse(model.status());
+  std::lock_guard lock(WriteMutex());
+  absl::Status s = d.models->Create(*model);
+  if (s.code() == absl::StatusCode::kAlreadyExists) {
+    // Langfuse answers a duplicate name as invalid input.
+    return InvalidRequest(std::string(s.message()));
+  }
+  if (!s.ok()) return StatusResponse(s);
+  if (absl::Status r = Reload(d, project_id); !r.ok()) return StatusResponse(r);
+  return JsonResponse(200, ModelJson(*model));
+}
+
+HttpResponse DeleteModelOfProject(const ModelsApiDeps& d, const std::string& project_id,
+                                  const std::string& id) {
+  std::lock_guard lock(WriteMutex());
+  auto deleted = d.models->Delete(project_id, id);
+  if (!deleted.ok()) return StatusResponse(deleted.status());
+  if (!*deleted) {
+    return ErrorResponse(404, "LangfuseNotFoundError",
+                         "No model with this id found. Note: You cannot delete built-in models, "
+                         "override them with a model with the same name.");
+  }
+  if (absl::Status r = Reload(d, project_id); !r.ok()) return StatusResponse(r);
+  return NoContentResponse();
 }
 
 void RegisterModelsApi(Router& r, ModelsApiDeps deps) {

@@ -10,9 +10,12 @@
 // Defaults cannot be deleted (404); a custom model with the same name
 // overrides one.
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "api/router.h"
 #include "auth/api_key_auth.h"
+#include "boost/json.hpp"
 #include "cost/price_table.h"
 #include "storage/model_store.h"
 
@@ -28,5 +31,16 @@ struct ModelsApiDeps {
 absl::Status LoadCustomModelPrices(ModelStore& models, PriceTable& prices);
 
 void RegisterModelsApi(Router& router, ModelsApiDeps deps);
+
+// The work of GET, POST and DELETE /api/public/models for a project the
+// caller was already authorized for (the web UI uses them behind its session
+// auth): the same validation, JSON shapes and status codes, and the same
+// price table reload after a change. `deps.auth` is not used.
+HttpResponse ListModelsOfProject(const ModelsApiDeps& deps, const std::string& project_id, int page,
+                                 int limit);
+HttpResponse CreateModelInProject(const ModelsApiDeps& deps, const std::string& project_id,
+                                  const boost::json::object& body);
+HttpResponse DeleteModelOfProject(const ModelsApiDeps& deps, const std::string& project_id,
+                                  const std::string& id);
 
 }  // namespace loupe

@@ -229,7 +229,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const Config& config) {
       s.router, {s.auth.get(), config.data_dir, s.config.public_url, std::move(media_blobs)}));
   RETURN_IF_ERROR(RegisterUi(
       s.router, {s.meta.get(), s.events.get(), s.auth.get(), config.data_dir, config.public_url,
-                 s.prompts.get(), s.datasets.get(), s.score_configs.get()}));
+                 s.prompts.get(), s.datasets.get(), s.score_configs.get(), s.models.get(),
+                 s.prices.get(), s.llm_connections.get(), s.cipher ? &*s.cipher : nullptr}));
 
   HttpServerOptions hopts;
   hopts.bind_address = config.bind_address;

@@ -11,6 +11,8 @@
 #include <unordered_set>
 
 #include "api/json_views.h"
+#include "api/llm_connections_api.h"
+#include "api/models_api.h"
 #include "api/responses.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -477,6 +479,13 @@ class UiApi {
           &UiApi::GetDatasetRun);
     route("GET", "/api/ui/projects/{projectId}/scores", &UiApi::ListScores);
     route("GET", "/api/ui/projects/{projectId}/score-configs", &UiApi::ListScoreConfigs);
+    route("GET", "/api/ui/projects/{projectId}/models", &UiApi::ListModels);
+    route("POST", "/api/ui/projects/{projectId}/models", &UiApi::CreateModel);
+    route("DELETE", "/api/ui/projects/{projectId}/models/{modelId}", &UiApi::DeleteModel);
+    route("GET", "/api/ui/projects/{projectId}/llm-connections", &UiApi::ListLlmConnections);
+    route("POST", "/api/ui/projects/{projectId}/llm-connections", &UiApi::UpsertLlmConnection);
+    route("DELETE", "/api/ui/projects/{projectId}/llm-connections/{connectionId}",
+          &UiApi::DeleteLlmConnection);
     r.SetFallback([self](HttpRequest& req, const PathParams&) { return self->Page(req); });
   }
 
@@ -1926,6 +1935,56 @@ class UiApi {
       o["data"] = std::move(rows);
       o["meta"] = MetaJson(page.page, page.limit, list->total_items);
       return JsonResponse(200, o);
+    });
+  }
+
+  // ---- models and LLM connections: the public API's own validation and
+  // JSON, behind the session and role checks.
+
+  ModelsApiDeps ModelDeps() const { return {d_.auth, d_.models, d_.prices}; }
+  LlmConnectionsApiDeps ConnectionDeps() const { return {d_.auth, d_.llm_connections, d_.cipher}; }
+
+  HttpResponse ListModels(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kViewer, [&](const Caller&, const ProjectAccess& a) {
+      const int page = IntParam(req, "page", 1, 1000000).value_or(1);
+      const int limit = IntParam(req, "limit", 1, 1000).value_or(1000);
+      return ListModelsOfProject(ModelDeps(), a.project.id, page, limit);
+    });
+  }
+
+  HttpResponse CreateModel(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kMember, [&](const Caller&, const ProjectAccess& a) {
+      auto body = ParseBody(req);
+      if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+      return CreateModelInProject(ModelDeps(), a.project.id, *body);
+    });
+  }
+
+  HttpResponse DeleteModel(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kMember, [&](const Caller&, const ProjectAccess& a) {
+      return DeleteModelOfProject(ModelDeps(), a.project.id, p.at("modelId"));
+    });
+  }
+
+  HttpResponse ListLlmConnections(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kViewer, [&](const Caller&, const ProjectAccess& a) {
+      const int page = IntParam(req, "page", 1, 1000000).value_or(1);
+      const int limit = IntParam(req, "limit", 1, 100).value_or(100);
+      return ListLlmConnectionsOfProject(ConnectionDeps(), a.project.id, page, limit);
+    });
+  }
+
+  HttpResponse UpsertLlmConnection(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kAdmin, [&](const Caller&, const ProjectAccess& a) {
+      auto body = ParseBody(req);
+      if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+      return UpsertLlmConnectionInProject(ConnectionDeps(), a.project.id, *body);
+    });
+  }
+
+  HttpResponse DeleteLlmConnection(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kAdmin, [&](const Caller&, const ProjectAccess& a) {
+      return DeleteLlmConnectionOfProject(ConnectionDeps(), a.project.id, p.at("connectionId"));
     });
   }
 

@@ -9,11 +9,12 @@
 // project (a project membership overrides the organization role) and answers
 // 404 when the caller has none, so one project's data, or even its existence,
 // is never shown to a member of another. Roles: VIEWER reads traces,
-// sessions, users, dashboards, prompts, datasets and scores; MEMBER also sees
-// the member list and creates prompt versions and moves labels; ADMIN and
-// OWNER also manage API keys and members and create projects. Writes are refused with 403 when the
-// request carries an Origin of another site (with SameSite=Lax cookies, a second guard against
-// cross-site requests).
+// sessions, users, dashboards, prompts, datasets, scores, models and LLM
+// connections; MEMBER also sees the member list, creates prompt versions,
+// moves labels and creates and deletes project models; ADMIN and OWNER also
+// manage API keys, members and LLM connections and create projects. Writes are refused with 403
+// when the request carries an Origin of another site (with SameSite=Lax cookies, a second guard
+// against cross-site requests).
 //
 // Routes (JSON bodies; errors are {"error", "message"}):
 //   GET  /api/ui/auth/config                  {signUpDisabled}
@@ -65,15 +66,28 @@
 //   GET  /api/ui/projects/{projectId}/scores  paging and filters (name,
 //        source, dataType, traceId, datasetRunId, operator+value)
 //   GET  /api/ui/projects/{projectId}/score-configs
+//   GET  /api/ui/projects/{projectId}/models  Loupe's default models and the
+//        project's own, as GET /api/public/models (page, limit up to 1000)
+//   POST /api/ui/projects/{projectId}/models, DELETE .../models/{id}: a
+//        project model, validated as POST /api/public/models (MEMBER and above)
+//   GET  /api/ui/projects/{projectId}/llm-connections  as GET
+//        /api/public/llm-connections: displaySecretKey only, never the secret
+//   POST /api/ui/projects/{projectId}/llm-connections, DELETE
+//        .../llm-connections/{id}: create or update by provider, as PUT
+//        /api/public/llm-connections (ADMIN and OWNER)
 
 #include <string>
 
 #include "absl/status/status.h"
 #include "api/router.h"
 #include "auth/api_key_auth.h"
+#include "common/secret_cipher.h"
+#include "cost/price_table.h"
 #include "storage/dataset_store.h"
 #include "storage/event_store.h"
+#include "storage/llm_connection_store.h"
 #include "storage/meta_store.h"
+#include "storage/model_store.h"
 #include "storage/prompt_store.h"
 #include "storage/score_config_store.h"
 
@@ -88,6 +102,10 @@ struct UiDeps {
   PromptStore* prompts = nullptr;
   DatasetStore* datasets = nullptr;
   ScoreConfigStore* score_configs = nullptr;
+  ModelStore* models = nullptr;
+  PriceTable* prices = nullptr;  // custom models are reloaded into it on change
+  LlmConnectionStore* llm_connections = nullptr;
+  const SecretCipher* cipher = nullptr;  // null when ENCRYPTION_KEY is not set
 };
 
 // Registers the UI routes and makes the UI the router's fallback. Fails when

@@ -228,6 +228,37 @@ export interface ApiKey {
   secretKey?: string;
 }
 
+// ---- models and LLM connections (the shapes of /api/public/models and
+// /api/public/llm-connections)
+
+export interface ModelDef {
+  id: string;
+  modelName: string;
+  matchPattern: string;
+  startDate: string | null;
+  unit: string | null;
+  inputPrice: number | null;
+  outputPrice: number | null;
+  totalPrice: number | null;
+  tokenizerId: string | null;
+  isLangfuseManaged: boolean;
+  createdAt: string;
+  prices: Record<string, { price: number }>;
+}
+
+export interface LlmConnection {
+  id: string;
+  provider: string;
+  adapter: string;
+  displaySecretKey: string;
+  baseURL: string | null;
+  customModels: string[];
+  withDefaultModels: boolean;
+  extraHeaderKeys: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
 export type MetricsRow = Record<string, string | number | null>;
 
 // ---- prompts, datasets, scores

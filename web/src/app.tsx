@@ -14,6 +14,8 @@ import { Sessions, SessionView } from "./pages/Sessions";
 import { Users } from "./pages/Users";
 import { Dashboard } from "./pages/Dashboard";
 import { ApiKeys } from "./pages/ApiKeys";
+import { ModelsSettings } from "./pages/ModelsSettings";
+import { LlmConnections } from "./pages/LlmConnections";
 import { NewPromptPage, PromptDetailPage, Prompts } from "./pages/Prompts";
 import { DatasetPage, DatasetRunPage, Datasets } from "./pages/Datasets";
 import { Scores } from "./pages/Scores";
@@ -130,6 +132,8 @@ export function App() {
     else if ((m = match("/datasets/:datasetId/runs/:runName", sub))) page = <DatasetRunPage ctx={ctx} datasetId={m.datasetId} runName={m.runName} />;
     else if (sub === "/scores") page = <Scores ctx={ctx} />;
     else if (sub === "/settings" || sub === "/settings/api-keys") page = <ApiKeys ctx={ctx} />;
+    else if (sub === "/settings/models") page = <ModelsSettings ctx={ctx} />;
+    else if (sub === "/settings/llm-connections") page = <LlmConnections ctx={ctx} />;
     else page = <div class="page"><h2>Page not found</h2></div>;
     return (
       <Shell session={session} reload={reload} ctx={ctx} sub={sub}>

@@ -5,6 +5,7 @@ import { Modal } from "../components/Modal";
 import { Members } from "./Members";
 import { fmtTime } from "../format";
 import { useLoad } from "../hooks";
+import { SettingsNav } from "./SettingsNav";
 
 export function ApiKeys({ ctx }: { ctx: Ctx }) {
   const pid = ctx.project.id;
@@ -37,6 +38,7 @@ export function ApiKeys({ ctx }: { ctx: Ctx }) {
   return (
     <div class="page">
       <div class="page-head"><h2>Project settings</h2></div>
+      <SettingsNav pid={pid} current="api-keys" />
       <table class="kv narrow">
         <tbody>
           <tr><th>Project</th><td>{ctx.project.name}</td></tr>
