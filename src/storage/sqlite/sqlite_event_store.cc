@@ -27,6 +27,7 @@
 #include "query/metrics.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
+#include "storage/sqlite/stmt_util.h"
 
 namespace loupe {
 namespace {
@@ -1353,26 +1354,7 @@ class SqliteEventStore final : public EventStore {
       if (f.column == "environment") filters.push_back(f);
     }
     AppendFilters(filters, {{"environment", "environment"}}, &where, &binds);
-    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(select + where));
-    st->Bind(1, project).Bind(2, from_ms).Bind(3, to_ms);
-    int i = 4;
-    for (auto& b : binds) b(*st, i);
-    const size_t nd = q.dimensions.size();
-    MetricsRow row;
-    row.dimensions.resize(nd);
-    row.values.resize(q.metrics.size());
-    while (true) {
-      ASSIGN_OR_RETURN(bool has, st->Step());
-      if (!has) break;
-      row.bucket_ms = q.granularity ? BucketStart(st->Int(0), *q.granularity) : 0;
-      for (size_t d = 0; d < nd; ++d) row.dimensions[d] = st->Text(static_cast<int>(2 + d));
-      for (size_t k = 0; k < q.metrics.size(); ++k) {
-        row.values[k] = st->Double(static_cast<int>(2 + nd + k));
-      }
-      agg.AddAggregated(row, st->Int(1));
-    }
-    st->Reset();
-    return absl::OkStatus();
+    return AddRollupRows(db, select + where, project, from_ms, to_ms, binds, q, agg).status();
   }
 
   static bool IsPercentile(const MetricSpec& m) {
@@ -1417,15 +1399,30 @@ class SqliteEventStore final : public EventStore {
     std::map<std::string, std::string> filter_cols;
     for (const auto& f : q.filters) filter_cols[f.column] = cols.at(f.column);
     AppendFilters(q.filters, filter_cols, &where, &binds);
-    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(select + where));
-    int i = 1;
+    ASSIGN_OR_RETURN(int64_t n,
+                     AddRollupRows(db, select + where, project, from_ms, to_ms, binds, q, agg));
+    *rows += n;
+    return absl::OkStatus();
+  }
+
+  // Runs a rollup query whose columns are the bucket time, the number of rows
+  // a rollup row stands for, the query's dimensions and its metrics (first
+  // parameters: project, range start, range end; then `binds`), and adds its
+  // rows to `agg`. Returns the number of rows they stand for.
+  absl::StatusOr<int64_t> AddRollupRows(Db& db, const std::string& sql, int64_t project,
+                                        int64_t from_ms, int64_t to_ms,
+                                        const std::vector<std::function<void(Stmt&, int&)>>& binds,
+                                        const MetricsQuery& q, MetricsAggregator& agg) {
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(sql));
+    sqlite::ResetOnExit reset(st);
     st->Bind(1, project).Bind(2, from_ms).Bind(3, to_ms);
-    i = 4;
-    for (auto& b : binds) b(*st, i);
+    int i = 4;
+    for (const auto& b : binds) b(*st, i);
     const size_t nd = q.dimensions.size();
     MetricsRow row;
     row.dimensions.resize(nd);
     row.values.resize(q.metrics.size());
+    int64_t rows = 0;
     while (true) {
       ASSIGN_OR_RETURN(bool has, st->Step());
       if (!has) break;
@@ -1437,10 +1434,9 @@ class SqliteEventStore final : public EventStore {
         row.values[k] = st->OptDouble(static_cast<int>(2 + nd + k));
       }
       agg.AddAggregated(row, st->Int(1));
-      *rows += st->Int(1);
+      rows += st->Int(1);
     }
-    st->Reset();
-    return absl::OkStatus();
+    return rows;
   }
 
   // The rollups key "no model" and "no trace name" as ''; rows report null.
