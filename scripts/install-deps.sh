@@ -14,6 +14,7 @@ PACKAGES=(
   libssl-dev                               # SHA-256, CSPRNG, HMAC (SigV4)
   libcurl4-openssl-dev                     # S3 client (LANGFUSE_S3_*)
   libpq-dev                                # PostgreSQL client (DATABASE_URL)
+  libhiredis-dev                           # Redis client (REDIS_*: the ingestion queue)
   libargon2-dev                            # password hashing
   libjemalloc-dev                          # allocator: less CPU per request, memory returned when idle
   libgtest-dev libgmock-dev                # unit tests

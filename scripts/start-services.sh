@@ -254,11 +254,14 @@ start_pg() {
 }
 
 # --------------------------------------------------------------------------- Redis
+# Append-only file with an fsync per write: the ingestion queue's references
+# must survive a Redis restart, as in a production deployment.
 start_redis() {
   check_not_running redis
   mkdir -p "$BASE/redis"
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --dir "$BASE/redis" \
-    --pidfile "$BASE/pids/redis.pid" --logfile "$BASE/logs/redis.log" --save '' --appendonly no \
+    --pidfile "$BASE/pids/redis.pid" --logfile "$BASE/logs/redis.log" --save '' \
+    --appendonly yes --appendfsync always \
     --requirepass "$REDIS_PASSWORD"
   wait_for redis 30 sh -c "redis-cli -h 127.0.0.1 -p $REDIS_PORT -a '$REDIS_PASSWORD' --no-auth-warning ping | grep -q PONG"
 }

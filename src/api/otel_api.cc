@@ -118,7 +118,7 @@ class OtelApi {
     OtlpDecoded decoded = DecodeOtlpEvents(*std::move(conversion), options);
     size_t events = decoded.events.size();
     if (!decoded.events.empty()) {
-      absl::Status s = d_.events->Write(auth->project_id, std::move(decoded.events));
+      absl::Status s = d_.ingest->Accept(auth->project_id, std::move(decoded.events));
       if (!s.ok()) return StatusResponse(s);
     }
     if (decoded.rejected_spans > 0) {

@@ -225,7 +225,7 @@ class PublicApi {
       if (!checked.ok()) return StatusResponse(checked);
     }
     size_t n = batch->events.size();
-    absl::Status s = d_.events->Write(auth->project_id, std::move(batch->events));
+    absl::Status s = d_.ingest->Accept(auth->project_id, std::move(batch->events));
     if (!s.ok()) return StatusResponse(s);
     LogDebug("ingested batch",
              {{"project", auth->project_id}, {"events", n}, {"errors", batch->errors.size()}});
@@ -294,7 +294,7 @@ class PublicApi {
       o["message"] = e.message + ": " + e.error;
       return JsonResponse(e.status, o);
     }
-    absl::Status s = d_.events->Write(auth.project_id, std::move(batch.events));
+    absl::Status s = d_.ingest->Accept(auth.project_id, std::move(batch.events));
     if (!s.ok()) return StatusResponse(s);
     json::object o;
     o["id"] = entity_id;

@@ -11,13 +11,15 @@
 #include "api/router.h"
 #include "api/score_config_validator.h"
 #include "auth/api_key_auth.h"
+#include "ingest/ingest_sink.h"
 #include "storage/event_store.h"
 #include "storage/meta_store.h"
 
 namespace loupe {
 
 struct PublicApiDeps {
-  EventStore* events = nullptr;
+  EventStore* events = nullptr;  // reads
+  IngestSink* ingest = nullptr;  // every ingestion route writes here
   MetaStore* meta = nullptr;
   ApiKeyAuthenticator* auth = nullptr;
   // Checks scores that name a configId against that config; optional.

@@ -43,13 +43,13 @@ HttpResponse StatusResponse(const absl::Status& status) {
     case absl::StatusCode::kAlreadyExists:
     case absl::StatusCode::kFailedPrecondition:
       return ErrorResponse(409, "LangfuseConflictError", msg);
-    case absl::StatusCode::kResourceExhausted: {
+    // Busy, or a storage service down: SDKs retry a 503 after Retry-After.
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kUnavailable: {
       HttpResponse r = ErrorResponse(503, "ServiceUnavailableError", msg);
       r.headers.emplace_back("Retry-After", "1");
       return r;
     }
-    case absl::StatusCode::kUnavailable:
-      return ErrorResponse(503, "ServiceUnavailableError", msg);
     default:
       LogError("internal error", {{"status", status.ToString()}});
       return ErrorResponse(500, "InternalServerError", "Internal Server Error");

@@ -58,7 +58,7 @@ grpc::Status ToGrpc(const absl::Status& s) {
 
 class OtlpGrpcReceiver::Service final : public collector::TraceService::Service {
  public:
-  Service(EventStore* events, ApiKeyAuthenticator* auth) : events_(events), auth_(auth) {}
+  Service(IngestSink* ingest, ApiKeyAuthenticator* auth) : ingest_(ingest), auth_(auth) {}
 
   grpc::Status Export(grpc::ServerContext* context,
                       const collector::ExportTraceServiceRequest* request,
@@ -78,7 +78,7 @@ class OtlpGrpcReceiver::Service final : public collector::TraceService::Service 
     options.sdk_version = Metadata(*context, "x-langfuse-sdk-version");
     OtlpDecoded decoded = DecodeOtlpEvents(ConvertOtlpTraces(*request, NowMicros()), options);
     if (!decoded.events.empty()) {
-      absl::Status s = events_->Write(ctx->project_id, std::move(decoded.events));
+      absl::Status s = ingest_->Accept(ctx->project_id, std::move(decoded.events));
       if (!s.ok()) return ToGrpc(s);
     }
     if (decoded.rejected_spans > 0) {
@@ -94,7 +94,7 @@ class OtlpGrpcReceiver::Service final : public collector::TraceService::Service 
   }
 
  private:
-  EventStore* events_;
+  IngestSink* ingest_;
   ApiKeyAuthenticator* auth_;
 };
 
@@ -112,9 +112,9 @@ absl::StatusOr<OtlpGrpcPortSetting> OtlpGrpcPortFromEnv() {
 }
 
 absl::StatusOr<std::unique_ptr<OtlpGrpcReceiver>> OtlpGrpcReceiver::Start(
-    const OtlpGrpcOptions& options, EventStore* events, ApiKeyAuthenticator* auth) {
+    const OtlpGrpcOptions& options, IngestSink* ingest, ApiKeyAuthenticator* auth) {
   std::unique_ptr<OtlpGrpcReceiver> r(new OtlpGrpcReceiver());
-  r->service_ = std::make_unique<Service>(events, auth);
+  r->service_ = std::make_unique<Service>(ingest, auth);
   std::string host = options.bind_address;
   if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
   grpc::ServerBuilder builder;

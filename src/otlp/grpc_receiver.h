@@ -17,7 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "auth/api_key_auth.h"
-#include "storage/event_store.h"
+#include "ingest/ingest_sink.h"
 
 namespace grpc {
 class Server;
@@ -48,7 +48,7 @@ class OtlpGrpcReceiver {
  public:
   // Starts listening; fails (kUnavailable) when the port cannot be bound.
   static absl::StatusOr<std::unique_ptr<OtlpGrpcReceiver>> Start(const OtlpGrpcOptions& options,
-                                                                 EventStore* events,
+                                                                 IngestSink* ingest,
                                                                  ApiKeyAuthenticator* auth);
   ~OtlpGrpcReceiver();
 

@@ -176,6 +176,12 @@ absl::StatusOr<Config> ConfigFromEnv() {
     if (!s3_export.ok()) return s3_export.status();
     c.s3_batch_export = *std::move(s3_export);
   }
+  auto redis = RedisOptionsFromEnv();
+  if (!redis.ok()) return redis.status();
+  c.redis = *std::move(redis);
+  auto partitions = EnvInt("LOUPE_INGEST_PARTITIONS", 8, 1, 1024);
+  if (!partitions.ok()) return partitions.status();
+  c.ingest_partitions = *partitions;
   c.encryption_key = Env("ENCRYPTION_KEY");
   if (!c.encryption_key.empty()) {
     bool hex = c.encryption_key.size() == 64;

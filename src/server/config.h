@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "blob/s3_blob_store.h"
+#include "queue/redis_client.h"
 
 namespace loupe {
 
@@ -44,11 +45,17 @@ struct Config {
   // SECRET_ACCESS_KEY,FORCE_PATH_STYLE,PREFIX,SSE,SSE_KMS_KEY_ID}: media
   // bytes in S3 instead of the data dir. Set when the bucket is.
   std::optional<S3Options> s3_media;
-  // LANGFUSE_S3_EVENT_UPLOAD_* (raw events) and LANGFUSE_S3_BATCH_EXPORT_*
-  // (with LANGFUSE_S3_BATCH_EXPORT_ENABLED=true, plus EXTERNAL_ENDPOINT):
-  // read and checked for form, not used yet.
+  // LANGFUSE_S3_EVENT_UPLOAD_*: with Redis, every accepted batch is kept
+  // there (the queue's durable copy). LANGFUSE_S3_BATCH_EXPORT_* (with
+  // LANGFUSE_S3_BATCH_EXPORT_ENABLED=true, plus EXTERNAL_ENDPOINT): read and
+  // checked for form, not used yet.
   std::optional<S3Options> s3_events;
   std::optional<S3Options> s3_batch_export;
+  // REDIS_CONNECTION_STRING, or REDIS_HOST / REDIS_PORT / REDIS_AUTH /
+  // REDIS_USERNAME. With s3_events, ingestion goes through the durable queue
+  // (queue/ingest_queue.h).
+  std::optional<RedisOptions> redis;
+  int ingest_partitions = 8;  // LOUPE_INGEST_PARTITIONS
 };
 
 // Reads the environment; fails on malformed values (e.g. a non-numeric PORT).

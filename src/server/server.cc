@@ -7,6 +7,7 @@
 #include <fstream>
 #include <optional>
 
+#include "absl/strings/str_cat.h"
 #include "api/admin_api.h"
 #include "api/annotation_queues_api.h"
 #include "api/comments_api.h"
@@ -30,6 +31,9 @@
 #include "cost/price_table.h"
 #include "http/http_server.h"
 #include "otlp/grpc_receiver.h"
+#include "queue/ingest_queue.h"
+#include "queue/ingest_sinks.h"
+#include "queue/redis_client.h"
 #include "server/bootstrap.h"
 #include "storage/postgres/pg_meta_store.h"
 #include "storage/sqlite/sqlite_annotation_queue_store.h"
@@ -80,9 +84,6 @@ absl::StatusOr<std::string> LoadOrCreateSalt(const std::string& data_dir) {
 // starts so that a wrong setting stops it with one line naming the variable;
 // null when media stays in the data dir.
 absl::StatusOr<std::unique_ptr<BlobStore>> OpenMediaBlobStore(const Config& config) {
-  if (config.s3_events) {
-    LogInfo("LANGFUSE_S3_EVENT_UPLOAD_BUCKET is set; raw events stay in the embedded store");
-  }
   if (config.s3_batch_export) {
     LogInfo("LANGFUSE_S3_BATCH_EXPORT_ENABLED is set; batch exports to S3 are not available yet");
   }
@@ -99,6 +100,60 @@ absl::StatusOr<std::unique_ptr<BlobStore>> OpenMediaBlobStore(const Config& conf
   LogInfo("media stored in S3",
           {{"bucket", config.s3_media->bucket}, {"objects", (*store)->ObjectUrl("media/")}});
   return std::unique_ptr<BlobStore>(*std::move(store));
+}
+
+// The ingestion path and what it runs on.
+struct Ingestion {
+  // Scale-out mode only (REDIS_* with LANGFUSE_S3_EVENT_UPLOAD_*).
+  std::unique_ptr<RedisClient> redis;
+  std::unique_ptr<BlobStore> event_blobs;
+  std::unique_ptr<IngestQueue> queue;
+  std::unique_ptr<IngestWorker> worker;
+  std::unique_ptr<IngestSink> sink;
+};
+
+// The durable queue when both Redis and the event bucket are configured
+// (each checked before the server starts, so a wrong setting stops it with
+// one line naming the service and the variable), else straight into the
+// EventStore.
+absl::StatusOr<Ingestion> OpenIngestion(const Config& config, EventStore* events) {
+  Ingestion in;
+  if (!config.redis || !config.s3_events) {
+    if (config.redis) {
+      LogWarn(
+          "REDIS_* is set without LANGFUSE_S3_EVENT_UPLOAD_BUCKET; events are written "
+          "straight to the event store");
+    } else if (config.s3_events) {
+      LogWarn(
+          "LANGFUSE_S3_EVENT_UPLOAD_BUCKET is set without REDIS_*; events are written "
+          "straight to the event store");
+    }
+    in.sink = std::make_unique<EventStoreSink>(events);
+    return in;
+  }
+  const auto with_context = [](const char* what, const absl::Status& st) {
+    return absl::Status(st.code(), absl::StrCat(what, ": ", st.message()));
+  };
+  auto redis = RedisClient::Open(*config.redis);
+  if (!redis.ok()) return with_context("ingestion queue", redis.status());
+  in.redis = *std::move(redis);
+  auto blobs = S3BlobStore::Open(*config.s3_events);
+  if (!blobs.ok()) return with_context("event storage (S3)", blobs.status());
+  if (absl::Status st = (*blobs)->CheckAccess(); !st.ok()) {
+    return with_context("event storage (S3)", st);
+  }
+  in.event_blobs = *std::move(blobs);
+  IngestQueueOptions qopts;
+  qopts.partitions = config.ingest_partitions;
+  in.queue = std::make_unique<IngestQueue>(in.redis.get(), in.event_blobs.get(), qopts);
+  in.worker = std::make_unique<IngestWorker>(in.queue.get(), events, IngestWorkerOptions{});
+  if (absl::Status st = in.worker->Start(); !st.ok()) return with_context("ingestion queue", st);
+  in.sink = std::make_unique<QueueSink>(in.queue.get());
+  LogInfo("ingestion through the queue: events kept in S3, referenced in Redis",
+          {{"bucket", config.s3_events->bucket},
+           {"redis", absl::StrCat(config.redis->host, ":", config.redis->port)},
+           {"partitions", config.ingest_partitions}});
+  return in;
 }
 
 // PostgreSQL when DATABASE_URL is set, checked before the server starts so
@@ -145,6 +200,7 @@ HttpResponse Preflight(const HttpRequest& req) {
 
 struct Server::Impl {
   Config config;
+  Ingestion ingestion;
   std::unique_ptr<PriceTable> prices;
   std::unique_ptr<MetaStore> meta;
   std::unique_ptr<EventStore> events;
@@ -198,8 +254,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const Config& config) {
     ASSIGN_OR_RETURN(s.cipher, SecretCipher::FromHexKey(config.encryption_key));
   }
 
+  ASSIGN_OR_RETURN(s.ingestion, OpenIngestion(config, s.events.get()));
   PublicApiDeps deps;
   deps.events = s.events.get();
+  deps.ingest = s.ingestion.sink.get();
   deps.meta = s.meta.get();
   deps.auth = s.auth.get();
   deps.shutting_down = &s.shutting_down;
@@ -225,8 +283,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const Config& config) {
   RegisterDatasetApi(s.router, {s.datasets.get(), s.events.get(), s.auth.get()});
   RegisterOtelApi(s.router, deps);
   ASSIGN_OR_RETURN(std::unique_ptr<BlobStore> media_blobs, OpenMediaBlobStore(config));
-  RETURN_IF_ERROR(RegisterMediaApi(
-      s.router, {s.auth.get(), config.data_dir, s.config.public_url, std::move(media_blobs)}));
+  MediaApiDeps media;
+  media.auth = s.auth.get();
+  media.data_dir = config.data_dir;
+  media.public_url = s.config.public_url;
+  media.blobs = std::move(media_blobs);
+  RETURN_IF_ERROR(RegisterMediaApi(s.router, std::move(media)));
   RETURN_IF_ERROR(RegisterUi(
       s.router, {s.meta.get(), s.events.get(), s.auth.get(), config.data_dir, config.public_url,
                  s.prompts.get(), s.datasets.get(), s.score_configs.get(), s.models.get(),
@@ -261,7 +323,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const Config& config) {
     OtlpGrpcOptions gopts;
     gopts.bind_address = config.bind_address;
     gopts.port = grpc_port.port;
-    auto receiver = OtlpGrpcReceiver::Start(gopts, s.events.get(), s.auth.get());
+    auto receiver = OtlpGrpcReceiver::Start(gopts, s.ingestion.sink.get(), s.auth.get());
     if (receiver.ok()) {
       s.otlp_grpc = *std::move(receiver);
       LogInfo("otlp grpc listening", {{"port", s.otlp_grpc->port()}});
@@ -295,6 +357,9 @@ void Server::Shutdown() {
   // A Create() that failed midway leaves the later members unset.
   if (impl_->otlp_grpc) impl_->otlp_grpc->Shutdown(impl_->config.shutdown_grace_seconds);
   if (impl_->http) impl_->http->Shutdown(impl_->config.shutdown_grace_seconds);
+  // After the listeners: what was acknowledged is in the queue, and the
+  // worker finishes the round it is in before the store closes.
+  if (impl_->ingestion.worker) impl_->ingestion.worker->Stop();
   if (impl_->events) impl_->events->Close();
   if (impl_->prompts) impl_->prompts->Close();
   if (impl_->datasets) impl_->datasets->Close();

@@ -35,6 +35,27 @@ SALT = "loupe-test-salt"
 
 AUTH_HINT = "Confirm that you've configured the correct host."
 
+# Metadata backend of every server the tests start. With LOUPE_TEST_PG_ADMIN_URL
+# (a PostgreSQL URL whose role may create databases; tests/run-postgres-mode.sh
+# sets it) each LoupeServer gets a fresh database of its own as DATABASE_URL;
+# without it the servers keep metadata in the embedded meta.db.
+PG_ADMIN_URL = os.environ.get("LOUPE_TEST_PG_ADMIN_URL", "")
+
+
+def metadata_on_postgres() -> bool:
+    return bool(PG_ADMIN_URL)
+
+
+def new_pg_database_url() -> str:
+    """CREATE DATABASE through psql; returns the URL of the new, empty database."""
+    name = f"loupe_it_{uuid.uuid4().hex[:12]}"
+    r = subprocess.run(["psql", PG_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-qc", f"CREATE DATABASE {name}"],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError(f"cannot create a test database at {PG_ADMIN_URL}: {r.stderr.strip()}")
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    return f"{base}/{name}"
+
 
 def binary_path() -> pathlib.Path:
     env = os.environ.get("LOUPE_BIN")
@@ -127,6 +148,8 @@ class LoupeServer:
         self.data_dir = pathlib.Path(data_dir)
         self.log_path = pathlib.Path(log_path)
         self.extra_env = dict(extra_env or {})
+        if metadata_on_postgres() and "DATABASE_URL" not in self.extra_env:
+            self.extra_env["DATABASE_URL"] = new_pg_database_url()
         self.port = 0
         self.proc: subprocess.Popen | None = None
         self._log = None

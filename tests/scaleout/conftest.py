@@ -156,3 +156,46 @@ def pg_service() -> PgService:
         pytest.fail(f"scripts/start-services.sh pg failed ({r.returncode}):\n{r.stdout}\n{r.stderr}\n{logs}")
     yield PgService(port=port, data_dir=base / "pg" / "data")
     subprocess.run(stop, env=env, capture_output=True, timeout=120)
+
+
+@dataclasses.dataclass
+class RedisService:
+    """Redis 7 on 127.0.0.1:`port` with `password`, started by scripts/start-services.sh
+    in its own directory; stop() and start() stop and restart the real server."""
+    port: int
+    password: str
+    base: pathlib.Path
+
+    @property
+    def url(self) -> str:
+        return f"redis://:{self.password}@127.0.0.1:{self.port}"
+
+    def _env(self) -> dict:
+        return _service_env(self.base, {"REDIS_PORT": self.port, "REDIS_PASSWORD": self.password})
+
+    def start(self) -> None:
+        r = subprocess.run([str(ROOT / "scripts" / "start-services.sh"), "redis"], env=self._env(),
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, f"start-services.sh redis failed:\n{r.stdout}\n{r.stderr}"
+
+    def stop(self) -> None:
+        r = subprocess.run([str(ROOT / "scripts" / "stop-services.sh")], env=self._env(),
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+
+    def cli(self, *args: str) -> str:
+        r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), "-a", self.password,
+                            "--no-auth-warning", *args], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
+
+@pytest.fixture
+def redis_service() -> RedisService:
+    """A private Redis for one test (tests stop and restart it)."""
+    base = pathlib.Path(tempfile.mkdtemp(prefix="loupe-redis-"))
+    svc = RedisService(port=free_port(), password="pw-" + uuid.uuid4().hex[:8], base=base)
+    svc.start()
+    yield svc
+    subprocess.run([str(ROOT / "scripts" / "stop-services.sh"), "--purge"], env=svc._env(),
+                   capture_output=True, timeout=120)

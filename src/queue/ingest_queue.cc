@@ -1,0 +1,378 @@
+#include "queue/ingest_queue.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "common/hash.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "ingest/event_codec.h"
+
+namespace loupe {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Renews a lease only while it still names this worker.
+constexpr const char* kRenewScript =
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+constexpr const char* kReleaseScript =
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
+    "else return 0 end";
+
+int64_t WallMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string DateSegment() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+absl::Status ReplyError(const char* command, const RedisReply& r) {
+  return absl::UnavailableError(absl::StrCat("Redis ", command, ": ", r.str));
+}
+
+}  // namespace
+
+int IngestQueue::PartitionOf(const std::string& project_id, const IngestEvent& event) const {
+  std::string key =
+      absl::StrCat(project_id, "\x1f", static_cast<int>(event.kind), "\x1f", event.entity_id);
+  uint64_t h = static_cast<uint64_t>(IdHash64(key));
+  return static_cast<int>(h % static_cast<uint64_t>(options_.partitions));
+}
+
+std::string IngestQueue::StreamKey(int partition) const {
+  return absl::StrCat(options_.key_prefix, "ingest:", partition);
+}
+
+std::string IngestQueue::LeaseKey(int partition) const {
+  return absl::StrCat(options_.key_prefix, "ingest:lease:", partition);
+}
+
+absl::Status IngestQueue::Enqueue(const std::string& project_id,
+                                  const std::vector<IngestEvent>& events) {
+  if (events.empty()) return absl::OkStatus();
+  std::set<int> partitions;
+  for (const IngestEvent& e : events) partitions.insert(PartitionOf(project_id, e));
+  const std::string object = absl::StrCat("events/", DateSegment(), "/", NewUuid(), ".json");
+  if (absl::Status s = blobs_->Put(object, EncodeEventBatch(project_id, events)); !s.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("event storage (LANGFUSE_S3_EVENT_UPLOAD_*): ", s.message()));
+  }
+  std::vector<std::vector<std::string>> commands;
+  for (int p : partitions) {
+    commands.push_back({"XADD", StreamKey(p), "*", "project", project_id, "object", object});
+  }
+  absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& r : *replies) {
+    if (r.is_error()) return ReplyError("XADD", r);
+  }
+  return absl::OkStatus();
+}
+
+IngestWorker::IngestWorker(IngestQueue* queue, EventStore* store, IngestWorkerOptions options)
+    : queue_(queue), store_(store), options_(std::move(options)) {
+  if (options_.worker_id.empty()) {
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    options_.worker_id = absl::StrCat(host, "-", getpid(), "-", RandomHex(4));
+  }
+}
+
+IngestWorker::~IngestWorker() { Stop(); }
+
+absl::Status IngestWorker::Start() {
+  std::vector<std::vector<std::string>> commands;
+  for (int p = 0; p < queue_->options().partitions; ++p) {
+    // From the stream's start: entries added before the first worker ever
+    // ran must not be skipped.
+    commands.push_back(
+        {"XGROUP", "CREATE", queue_->StreamKey(p), IngestQueue::kGroup, "0", "MKSTREAM"});
+  }
+  ASSIGN_OR_RETURN(std::vector<RedisReply> replies, queue_->redis().Pipeline(commands));
+  for (const RedisReply& r : replies) {
+    if (r.is_error() && r.str.rfind("BUSYGROUP", 0) != 0) return ReplyError("XGROUP CREATE", r);
+  }
+  running_ = true;
+  thread_ = std::thread([this] { Run(); });
+  LogInfo("ingestion worker started",
+          {{"worker", options_.worker_id}, {"partitions", queue_->options().partitions}});
+  return absl::OkStatus();
+}
+
+void IngestWorker::Stop() {
+  if (!running_.exchange(false)) return;
+  if (thread_.joinable()) thread_.join();
+  ReleaseAll();
+  LogInfo("ingestion worker stopped", {{"worker", options_.worker_id}});
+}
+
+IngestWorker::Health IngestWorker::health() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return health_;
+}
+
+void IngestWorker::NoteError(const absl::Status& s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  health_.healthy = false;
+  health_.last_error = s.ToString();
+}
+
+void IngestWorker::Run() {
+  std::chrono::milliseconds backoff{0};
+  while (running_) {
+    if (backoff.count() > 0) {
+      // Sleep in slices so Stop() is not held up by a long backoff.
+      auto until = Clock::now() + backoff;
+      while (running_ && Clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (!running_) break;
+    }
+    absl::Status s = absl::OkStatus();
+    if (Clock::now() >= next_lease_check_) {
+      s = ManageLeases();
+      next_lease_check_ = Clock::now() + options_.lease_interval;
+    }
+    if (s.ok() && owned_.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    if (s.ok()) {
+      // First what this worker read (or claimed) and has not acknowledged,
+      // then new entries.
+      absl::StatusOr<std::vector<Entry>> entries = Read(/*pending=*/true);
+      if (entries.ok() && entries->empty()) entries = Read(/*pending=*/false);
+      if (!entries.ok()) {
+        s = entries.status();
+      } else if (!entries->empty()) {
+        s = Process(*entries);
+        if (s.ok()) s = Acknowledge(*entries);
+      }
+    }
+    if (s.ok()) {
+      backoff = std::chrono::milliseconds(0);
+      std::lock_guard<std::mutex> lock(mu_);
+      health_.healthy = true;
+      health_.partitions_owned = static_cast<int>(owned_.size());
+    } else {
+      NoteError(s);
+      backoff =
+          std::min(options_.max_backoff, std::max(std::chrono::milliseconds(100), backoff * 2));
+      LogWarn("ingestion worker round failed; retrying",
+              {{"error", s.ToString()}, {"retry_ms", static_cast<int64_t>(backoff.count())}});
+    }
+  }
+}
+
+absl::Status IngestWorker::ManageLeases() {
+  RedisClient& redis = queue_->redis();
+  const int partitions = queue_->options().partitions;
+  const std::string ttl = std::to_string(options_.lease_ttl.count());
+  const int64_t now = WallMillis();
+  ASSIGN_OR_RETURN(
+      std::vector<RedisReply> r,
+      redis.Pipeline({{"ZADD", queue_->WorkersKey(), std::to_string(now), options_.worker_id},
+                      {"ZREMRANGEBYSCORE", queue_->WorkersKey(), "-inf",
+                       std::to_string(now - options_.lease_ttl.count())},
+                      {"ZCARD", queue_->WorkersKey()}}));
+  for (const RedisReply& x : r) {
+    if (x.is_error()) return ReplyError("ZADD/ZCARD", x);
+  }
+  const int64_t workers = std::max<int64_t>(1, r[2].integer);
+  const int share = static_cast<int>((partitions + workers - 1) / workers);
+
+  // Renew what is held; a lease that expired meanwhile may be someone else's.
+  if (!owned_.empty()) {
+    std::vector<std::vector<std::string>> renew;
+    std::vector<int> order(owned_.begin(), owned_.end());
+    for (int p : order) {
+      renew.push_back({"EVAL", kRenewScript, "1", queue_->LeaseKey(p), options_.worker_id, ttl});
+    }
+    ASSIGN_OR_RETURN(std::vector<RedisReply> renewed, redis.Pipeline(renew));
+    for (size_t i = 0; i < order.size(); ++i) {
+      if (renewed[i].is_error()) return ReplyError("EVAL", renewed[i]);
+      if (renewed[i].integer != 1) {
+        owned_.erase(order[i]);
+        LogWarn("ingestion partition lease lost", {{"partition", order[i]}});
+      }
+    }
+  }
+  // Give back what is over this worker's share, so newcomers get work.
+  while (static_cast<int>(owned_.size()) > share) {
+    int p = *owned_.rbegin();
+    ASSIGN_OR_RETURN(RedisReply x, redis.Command({"EVAL", kReleaseScript, "1", queue_->LeaseKey(p),
+                                                  options_.worker_id}));
+    if (x.is_error()) return ReplyError("EVAL", x);
+    owned_.erase(p);
+  }
+  // Take free partitions up to the share, starting at a worker-specific
+  // offset so that workers starting together try different ones first.
+  const int offset = static_cast<int>(static_cast<uint64_t>(IdHash64(options_.worker_id)) %
+                                      static_cast<uint64_t>(partitions));
+  for (int i = 0; i < partitions && static_cast<int>(owned_.size()) < share; ++i) {
+    int p = (offset + i) % partitions;
+    if (owned_.count(p)) continue;
+    ASSIGN_OR_RETURN(RedisReply x, redis.Command({"SET", queue_->LeaseKey(p), options_.worker_id,
+                                                  "NX", "PX", ttl}));
+    if (x.is_error()) return ReplyError("SET", x);
+    if (x.is_nil()) continue;  // held by another worker
+    owned_.insert(p);
+    RETURN_IF_ERROR(ClaimOrphans(p));
+    LogInfo("ingestion partition taken", {{"partition", p}, {"worker", options_.worker_id}});
+  }
+  return absl::OkStatus();
+}
+
+// Moves the entries other consumers read but never acknowledged (a worker
+// that died, or held the partition before) into this worker's pending list,
+// where the next round picks them up first.
+absl::Status IngestWorker::ClaimOrphans(int partition) {
+  std::string cursor = "0-0";
+  for (int guard = 0; guard < 10000; ++guard) {
+    ASSIGN_OR_RETURN(
+        RedisReply r,
+        queue_->redis().Command({"XAUTOCLAIM", queue_->StreamKey(partition), IngestQueue::kGroup,
+                                 options_.worker_id, "0", cursor, "COUNT", "500", "JUSTID"}));
+    if (r.is_error()) return ReplyError("XAUTOCLAIM", r);
+    if (r.type != RedisReply::Type::kArray || r.elements.empty()) break;
+    cursor = r.elements[0].str;
+    if (cursor == "0-0" || cursor.empty()) break;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<IngestWorker::Entry>> IngestWorker::Read(bool pending) {
+  std::vector<std::string> cmd = {"XREADGROUP",       "GROUP", IngestQueue::kGroup,
+                                  options_.worker_id, "COUNT", std::to_string(options_.read_count)};
+  if (!pending) {
+    cmd.push_back("BLOCK");
+    cmd.push_back(std::to_string(options_.block.count()));
+  }
+  cmd.push_back("STREAMS");
+  std::map<std::string, int> partition_of;
+  for (int p : owned_) {
+    cmd.push_back(queue_->StreamKey(p));
+    partition_of[queue_->StreamKey(p)] = p;
+  }
+  for (size_t i = 0; i < owned_.size(); ++i) cmd.push_back(pending ? "0" : ">");
+  ASSIGN_OR_RETURN(RedisReply r, queue_->redis().Command(cmd));
+  if (r.is_error()) return ReplyError("XREADGROUP", r);
+  std::vector<Entry> out;
+  if (r.type != RedisReply::Type::kArray) return out;  // nil: nothing within BLOCK
+  for (const RedisReply& stream : r.elements) {
+    if (stream.elements.size() != 2) continue;
+    auto it = partition_of.find(stream.elements[0].str);
+    if (it == partition_of.end()) continue;
+    for (const RedisReply& item : stream.elements[1].elements) {
+      if (item.elements.empty()) continue;
+      Entry e;
+      e.partition = it->second;
+      e.id = item.elements[0].str;
+      if (item.elements.size() > 1) {
+        const auto& fields = item.elements[1].elements;
+        for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+          if (fields[i].str == "project") e.project = fields[i + 1].str;
+          if (fields[i].str == "object") e.object = fields[i + 1].str;
+        }
+      }
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+absl::Status IngestWorker::Process(const std::vector<Entry>& entries) {
+  // Objects are shared by the partitions one request touched; load each once.
+  std::map<std::string, absl::StatusOr<EncodedBatch>> batches;
+  std::map<std::string, std::vector<IngestEvent>> by_project;
+  int64_t events = 0;
+  for (const Entry& e : entries) {
+    if (e.object.empty()) continue;  // deleted entry: nothing left to store
+    auto it = batches.find(e.object);
+    if (it == batches.end()) {
+      absl::StatusOr<std::string> bytes = queue_->blobs().Get(e.object);
+      if (!bytes.ok() && bytes.status().code() != absl::StatusCode::kNotFound) {
+        return absl::UnavailableError(
+            absl::StrCat("event storage (LANGFUSE_S3_EVENT_UPLOAD_*): ", bytes.status().message()));
+      }
+      it = batches
+               .emplace(e.object, bytes.ok() ? DecodeEventBatch(*bytes)
+                                             : absl::StatusOr<EncodedBatch>(bytes.status()))
+               .first;
+    }
+    if (!it->second.ok()) {
+      DeadLetter(e, it->second.status());
+      continue;
+    }
+    for (const IngestEvent& ev : it->second->events) {
+      if (queue_->PartitionOf(it->second->project_id, ev) != e.partition) continue;
+      by_project[it->second->project_id].push_back(ev);
+      ++events;
+    }
+  }
+  for (auto& [project, list] : by_project) {
+    RETURN_IF_ERROR(store_->Write(project, std::move(list)));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  health_.entries_done += static_cast<int64_t>(entries.size());
+  health_.events_written += events;
+  return absl::OkStatus();
+}
+
+absl::Status IngestWorker::Acknowledge(const std::vector<Entry>& entries) {
+  std::map<int, std::vector<std::string>> ids;
+  for (const Entry& e : entries) ids[e.partition].push_back(e.id);
+  std::vector<std::vector<std::string>> commands;
+  for (auto& [p, list] : ids) {
+    std::vector<std::string> ack = {"XACK", queue_->StreamKey(p), IngestQueue::kGroup};
+    std::vector<std::string> del = {"XDEL", queue_->StreamKey(p)};
+    ack.insert(ack.end(), list.begin(), list.end());
+    del.insert(del.end(), list.begin(), list.end());
+    commands.push_back(std::move(ack));
+    commands.push_back(std::move(del));
+  }
+  ASSIGN_OR_RETURN(std::vector<RedisReply> replies, queue_->redis().Pipeline(commands));
+  for (const RedisReply& r : replies) {
+    if (r.is_error()) return ReplyError("XACK", r);
+  }
+  return absl::OkStatus();
+}
+
+// An entry whose object is gone or unreadable can never be stored; it is
+// set aside (with the reason) instead of blocking its partition forever.
+void IngestWorker::DeadLetter(const Entry& entry, const absl::Status& why) {
+  LogError("ingestion entry cannot be stored; moved to the dead-letter stream",
+           {{"object", entry.object}, {"project", entry.project}, {"error", why.ToString()}});
+  absl::StatusOr<RedisReply> r =
+      queue_->redis().Command({"XADD", queue_->DeadLetterKey(), "*", "project", entry.project,
+                               "object", entry.object, "error", why.ToString()});
+  if (!r.ok()) LogWarn("dead-letter stream not written", {{"error", r.status().ToString()}});
+}
+
+void IngestWorker::ReleaseAll() {
+  std::vector<std::vector<std::string>> commands;
+  for (int p : owned_) {
+    commands.push_back({"EVAL", kReleaseScript, "1", queue_->LeaseKey(p), options_.worker_id});
+  }
+  commands.push_back({"ZREM", queue_->WorkersKey(), options_.worker_id});
+  absl::StatusOr<std::vector<RedisReply>> r = queue_->redis().Pipeline(commands);
+  if (!r.ok()) LogWarn("ingestion leases not released", {{"error", r.status().ToString()}});
+  owned_.clear();
+}
+
+}  // namespace loupe

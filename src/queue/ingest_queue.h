@@ -1,0 +1,134 @@
+#pragma once
+
+// The durable ingestion queue of the scale-out mode (REDIS_* with
+// LANGFUSE_S3_EVENT_UPLOAD_*).
+//
+// Accepting (IngestQueue::Enqueue, on the web processes): the validated
+// events of a request become one object in the event bucket and a reference
+// in the Redis stream of every partition they fall into; the request is
+// acknowledged only after both. All events of one entity fall into the same
+// partition (a hash of project, kind and id).
+//
+// Storing (IngestWorker, on the worker processes): each partition is leased
+// to one worker at a time, so no two workers merge the same entity at once.
+// A worker reads its partitions' streams through a consumer group, loads the
+// objects, writes the events to the EventStore and acknowledges (and
+// deletes) the stream entries only after the write returned. Entries a dead
+// worker had read but not acknowledged are claimed by the partition's next
+// owner. Events are idempotent by id, so an entry processed twice changes
+// nothing; a failed write is retried with backoff until it succeeds.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "blob/blob_store.h"
+#include "ingest/event.h"
+#include "queue/redis_client.h"
+#include "storage/event_store.h"
+
+namespace loupe {
+
+struct IngestQueueOptions {
+  std::string key_prefix = "loupe:";  // of every Redis key the queue uses
+  // LOUPE_INGEST_PARTITIONS: how many streams events are spread over, the
+  // most workers that can store in parallel. Keep it fixed for a
+  // deployment's life: changing it moves entities between partitions.
+  int partitions = 8;
+};
+
+class IngestQueue {
+ public:
+  // Neither pointer is owned; both must outlive the queue.
+  IngestQueue(RedisClient* redis, BlobStore* blobs, IngestQueueOptions options)
+      : redis_(redis), blobs_(blobs), options_(std::move(options)) {}
+
+  // Makes `events` durable: returns OK only once the object is stored and
+  // every partition's stream references it. kUnavailable when the object
+  // store or Redis cannot be reached (the caller answers 503).
+  absl::Status Enqueue(const std::string& project_id, const std::vector<IngestEvent>& events);
+
+  int PartitionOf(const std::string& project_id, const IngestEvent& event) const;
+  std::string StreamKey(int partition) const;
+  std::string LeaseKey(int partition) const;
+  std::string WorkersKey() const { return options_.key_prefix + "ingest:workers"; }
+  std::string DeadLetterKey() const { return options_.key_prefix + "ingest:dead"; }
+  static constexpr const char* kGroup = "workers";
+
+  RedisClient& redis() { return *redis_; }
+  BlobStore& blobs() { return *blobs_; }
+  const IngestQueueOptions& options() const { return options_; }
+
+ private:
+  RedisClient* redis_;
+  BlobStore* blobs_;
+  IngestQueueOptions options_;
+};
+
+struct IngestWorkerOptions {
+  std::string worker_id;  // unique among live workers; generated when empty
+  // A lease not renewed within this time passes to another worker.
+  std::chrono::milliseconds lease_ttl{15000};
+  std::chrono::milliseconds lease_interval{2000};  // renew, rebalance, look for dead workers
+  std::chrono::milliseconds block{500};            // longest wait for new entries
+  int read_count = 200;                            // entries per partition per round
+  std::chrono::milliseconds max_backoff{30000};
+};
+
+class IngestWorker {
+ public:
+  IngestWorker(IngestQueue* queue, EventStore* store, IngestWorkerOptions options);
+  ~IngestWorker();
+
+  // Creates the consumer groups and starts the worker thread.
+  absl::Status Start();
+  // Finishes the round in progress, releases the leases and returns.
+  void Stop();
+
+  struct Health {
+    bool healthy = false;  // the last round reached Redis and found no stuck write
+    int partitions_owned = 0;
+    int64_t entries_done = 0;
+    int64_t events_written = 0;
+    std::string last_error;
+  };
+  Health health() const;
+
+ private:
+  struct Entry {
+    int partition;
+    std::string id;
+    std::string project;
+    std::string object;
+  };
+  void Run();
+  absl::Status ManageLeases();
+  absl::Status ClaimOrphans(int partition);
+  absl::StatusOr<std::vector<Entry>> Read(bool pending);
+  absl::Status Process(const std::vector<Entry>& entries);
+  absl::Status Acknowledge(const std::vector<Entry>& entries);
+  void DeadLetter(const Entry& entry, const absl::Status& why);
+  void ReleaseAll();
+  void NoteError(const absl::Status& s);
+
+  IngestQueue* queue_;
+  EventStore* store_;
+  IngestWorkerOptions options_;
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+  std::set<int> owned_;  // worker thread only
+  std::chrono::steady_clock::time_point next_lease_check_{};
+
+  mutable std::mutex mu_;
+  Health health_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace loupe
