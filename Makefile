@@ -22,8 +22,10 @@ run: build
 unit-test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
+# Every black-box suite, then again with metadata on a real PostgreSQL.
 integration-test: build
 	@tests/run-integration.sh
+	@tests/run-scaleout-mode.sh
 
 test: build format-check unit-test fuzz-build integration-test
 

@@ -1,9 +1,10 @@
 // loupe_loadgen: the client side of the Loupe benchmark.
 //
-//   loupe_loadgen load  --port P [--connections 8] [--observations 5000000] ...
+//   loupe_loadgen load  --port P [--connections 8] [--observations 5000000] [--rate 0] ...
 //       Posts 100-event batches over N keep-alive connections until the store
-//       holds the requested number of observations; reports events/s per
-//       observation band, request latency and ingest-to-visible latency.
+//       holds the requested number of observations (at most --rate events/s
+//       when set); reports events/s per observation band, request latency and
+//       ingest-to-visible latency.
 //   loupe_loadgen otlp  --port P [--connections 8] [--spans 1000000] ...
 //       Posts OTLP/HTTP protobuf exports of 512 spans (otlp_load.h); reports
 //       spans/s, request latency and server CPU.
@@ -132,6 +133,7 @@ class LoadRun {
         visible_gate_(f.Int("visible-interval-ms", 1000) * 1000),
         probe_gate_(f.Int("probe-interval-ms", 1000) * 1000),
         seed_(static_cast<uint64_t>(f.Int("seed", 1))),
+        rate_(f.Int("rate", 0)),
         timeline_path_(f.Str("timeline")) {}
 
   json::object Run() {
@@ -185,11 +187,27 @@ class LoadRun {
       Batch batch = gen.Next(true);
       int64_t before = claimed_.fetch_add(batch.observations_created);
       if (before >= target_observations_) break;
+      Pace(static_cast<int64_t>(batch.events.size()));
       Post(http, batch, &reader);
     }
     // The updates of the traces started in the last batch.
     Batch flush = gen.Next(false);
     if (!flush.events.empty()) Post(http, flush, nullptr);
+  }
+
+  // With --rate, holds the sender until its batch fits the rate: a shared
+  // schedule of send times across all connections (open loop, so a slow
+  // server shows as latency, not as a lower offered rate).
+  void Pace(int64_t events) {
+    if (rate_ <= 0) return;
+    int64_t slot;
+    {
+      std::lock_guard lock(pace_mu_);
+      slot = next_send_us_;
+      next_send_us_ += events * 1000000 / rate_;
+    }
+    int64_t wait = slot - MicrosSince(start_);
+    if (wait > 0) std::this_thread::sleep_for(std::chrono::microseconds(wait));
   }
 
   void Post(HttpConnection& http, const Batch& batch, HttpConnection* visibility_reader) {
@@ -381,6 +399,7 @@ class LoadRun {
     const Mark& last = marks_.back();
     double secs = last.seconds - first.seconds;
     o["connections"] = connections_;
+    o["offered_rate"] = rate_;
     o["target_observations"] = target_observations_;
     o["band_observations"] = band_;
     o["seconds"] = secs;
@@ -465,8 +484,11 @@ class LoadRun {
   ReadGate visible_gate_;
   ReadGate probe_gate_;
   const uint64_t seed_;
+  const int64_t rate_;  // events/s offered; 0 = as fast as acknowledged
   const std::string timeline_path_;
   Clock::time_point start_;
+  std::mutex pace_mu_;
+  int64_t next_send_us_ = 0;  // guarded by pace_mu_
   std::atomic<int64_t> claimed_{0};
   std::atomic<bool> probe_wanted_{false};
 

@@ -3,6 +3,7 @@
 # second run only checks stamps and returns in well under a second.
 #
 #   .venv-test/sdk       pytest, requests, langfuse (Python SDK v2)       <- runs pytest
+#                        + chdb (tests/support/requirements-chdb.txt)
 #   .venv-test/litellm   litellm[proxy] + langfuse v2 (classic callback)  <- run as subprocesses
 #   tests/compat/node/node_modules   npm `langfuse` v3 (from package-lock.json)
 #
@@ -49,6 +50,20 @@ make_venv() {
   { log "need Python >= 3.9 (PYTHON=$PYTHON)"; exit 1; }
 
 make_venv sdk "$ROOT/tests/integration/requirements.txt"
+
+# chdb (ClickHouse in-process, for tests/scaleout's ClickHouse HTTP front) goes
+# into the sdk venv with its own stamp, so that changing it does not rebuild
+# the venv.
+CHDB_REQ="$ROOT/tests/support/requirements-chdb.txt"
+chdb_stamp="$VENV_ROOT/sdk/.loupe-chdb-stamp"
+chdb_want="$(hash_of "$CHDB_REQ")"
+if [[ "$FORCE" != 1 && -f "$chdb_stamp" && "$(cat "$chdb_stamp")" == "$chdb_want" ]]; then
+  log "chdb: up to date"
+else
+  log "chdb: pip install -r ${CHDB_REQ#"$ROOT"/} into the sdk venv"
+  "$VENV_ROOT/sdk/bin/python" -m pip install --quiet --disable-pip-version-check -r "$CHDB_REQ"
+  echo "$chdb_want" >"$chdb_stamp"
+fi
 
 if [[ "${LOUPE_SKIP_LITELLM:-0}" == 1 ]]; then
   log "venv litellm: skipped (LOUPE_SKIP_LITELLM=1)"

@@ -1,6 +1,8 @@
 // loupe: an LLM observability server that speaks the Langfuse API.
 //
-//   loupe [serve]     start the server (the default)
+//   loupe [serve]     the API, the web UI and storing events (the default)
+//   loupe web         the API and the web UI; events go to the queue
+//   loupe worker      stores queued events (health on PORT, default 3030)
 //   loupe version     print the version
 
 #include <signal.h>
@@ -23,8 +25,13 @@ int main(int argc, char** argv) {
     std::printf("loupe %s\n", LOUPE_VERSION);
     return 0;
   }
-  if (std::strcmp(command, "serve") != 0) {
-    std::fprintf(stderr, "usage: loupe [serve|version]\n");
+  loupe::Role role = loupe::Role::kServe;
+  if (std::strcmp(command, "web") == 0) {
+    role = loupe::Role::kWeb;
+  } else if (std::strcmp(command, "worker") == 0) {
+    role = loupe::Role::kWorker;
+  } else if (std::strcmp(command, "serve") != 0) {
+    std::fprintf(stderr, "usage: loupe [serve|web|worker|version]\n");
     return 2;
   }
   // Signals are taken synchronously by RunUntilSignal(); block them before any
@@ -38,7 +45,7 @@ int main(int argc, char** argv) {
   loupe::ConfigureAllocator();
 
   loupe::InitLoggingFromEnv();
-  auto config = loupe::ConfigFromEnv();
+  auto config = loupe::ConfigFromEnv(role);
   if (!config.ok()) {
     loupe::LogError("invalid configuration", {{"error", std::string(config.status().message())}});
     return 2;

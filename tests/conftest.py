@@ -49,9 +49,10 @@ def server_factory(tmp_root, request):
     """Starts private servers; each gets its own data dir. Stopped after the test."""
     made: list[LoupeServer] = []
 
-    def make(name: str | None = None, extra_env: dict | None = None, start: bool = True) -> LoupeServer:
+    def make(name: str | None = None, extra_env: dict | None = None, start: bool = True,
+             command: str = "serve") -> LoupeServer:
         name = name or f"{request.node.name}-{len(made)}".replace("/", "_")[:80]
-        srv = LoupeServer(tmp_root / f"data-{name}", tmp_root / f"loupe-{name}.log", extra_env)
+        srv = LoupeServer(tmp_root / f"data-{name}", tmp_root / f"loupe-{name}.log", extra_env, command)
         made.append(srv)
         _servers.append(srv)
         if start:

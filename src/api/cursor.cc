@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "common/json_parse.h"
+
 namespace loupe {
 namespace {
 
@@ -76,7 +78,7 @@ std::optional<json::object> DecodeCursorObject(std::string_view cursor) {
   auto text = Base64AnyDecode(cursor);
   if (!text) return std::nullopt;
   boost::system::error_code ec;
-  json::value v = json::parse(*text, ec);
+  json::value v = ParseJson(*text, ec);
   if (ec || !v.is_object()) return std::nullopt;
   return std::move(v.as_object());
 }

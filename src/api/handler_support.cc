@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "common/json_parse.h"
 #include "common/time_util.h"
 
 namespace loupe {
@@ -24,8 +25,10 @@ absl::StatusOr<AuthContext> RequireProjectKey(ApiKeyAuthenticator& auth, const H
 
 absl::StatusOr<json::object> ParseJsonObjectBody(const std::string& body) {
   boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec) return absl::InvalidArgumentError("Invalid JSON in request body: " + ec.message());
+  json::value v = ParseJson(body, ec);
+  if (ec) {
+    return absl::InvalidArgumentError("Invalid JSON in request body: " + JsonErrorMessage(ec));
+  }
   if (!v.is_object()) return absl::InvalidArgumentError("Request body must be a JSON object");
   return std::move(v.as_object());
 }

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <string>
 
+#include "common/json_parse.h"
+
 namespace loupe {
 namespace {
 
@@ -13,14 +15,14 @@ namespace json = boost::json;
 using ::testing::HasSubstr;
 
 std::unique_ptr<JsonSchema> MustCompile(std::string_view schema) {
-  auto compiled = JsonSchema::Compile(json::parse(schema));
+  auto compiled = JsonSchema::Compile(ParseJson(schema));
   EXPECT_TRUE(compiled.ok()) << schema << ": " << compiled.status();
   return compiled.ok() ? std::move(*compiled) : nullptr;
 }
 
 // The error message of compiling `schema` ("" when it compiles).
 std::string CompileError(std::string_view schema) {
-  auto compiled = JsonSchema::Compile(json::parse(schema));
+  auto compiled = JsonSchema::Compile(ParseJson(schema));
   if (compiled.ok()) return "";
   EXPECT_EQ(compiled.status().code(), absl::StatusCode::kInvalidArgument);
   return std::string(compiled.status().message());
@@ -28,7 +30,7 @@ std::string CompileError(std::string_view schema) {
 
 // The error message of validating `value` ("" when it matches).
 std::string Check(const JsonSchema& schema, std::string_view value) {
-  absl::Status s = schema.Validate(json::parse(value));
+  absl::Status s = schema.Validate(ParseJson(value));
   if (s.ok()) return "";
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   return std::string(s.message());
@@ -189,6 +191,24 @@ TEST(JsonSchemaTest, ExplodingSchemasStopOnTheStepBudget) {
   // Stopped by the step budget (or, in slow builds, the 2 s time limit).
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
   EXPECT_EQ(Check(*s, R"("text")"), "");  // the first branch matches at once
+}
+
+TEST(JsonSchemaTest, SchemasAndValuesAsDeepAsRequestsMayBe) {
+  // Compiling and validating recurse level by level through schema and value:
+  // both nested close to kMaxJsonDepth must be handled without trouble.
+  const std::size_t levels = kMaxJsonDepth - 2;
+  std::string schema = R"({"type": "integer"})";
+  for (std::size_t i = 0; i < levels; ++i) schema = R"({"type": "array", "items": )" + schema + "}";
+  auto s = MustCompile(schema);
+  ASSERT_NE(s, nullptr);
+  const std::string open(levels, '['), close(levels, ']');
+  EXPECT_EQ(Check(*s, open + "1" + close), "");
+  EXPECT_THAT(Check(*s, open + R"("x")" + close),
+              HasSubstr("Value type not permitted by 'type' constraint."));
+  // A value nested deeper than the schema is checked as far as the schema goes.
+  auto any = MustCompile(R"({"type": "array"})");
+  ASSERT_NE(any, nullptr);
+  EXPECT_EQ(Check(*any, std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']')), "");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/json_parse.h"
 #include "common/time_util.h"
 
 namespace loupe {
@@ -49,8 +50,10 @@ json::value ParseIfJson(const json::value& v) {
   size_t i = 0;
   while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r')) ++i;
   if (i == s.size() || (s[i] != '{' && s[i] != '[')) return v;
+  // A string that does not parse, or nests deeper than kMaxJsonDepth (the
+  // most a client could have sent as a value), is answered as the string.
   boost::system::error_code ec;
-  json::value parsed = json::parse(std::string_view(s.data(), s.size()), ec);
+  json::value parsed = ParseJson(std::string_view(s.data(), s.size()), ec);
   return ec ? v : parsed;
 }
 

@@ -8,6 +8,7 @@
 #include "common/hash.h"
 #include "common/status_macros.h"
 #include "common/time_util.h"
+#include "common/utf8.h"
 
 namespace loupe {
 namespace {
@@ -22,10 +23,9 @@ constexpr const char* kNoEncryptionKey =
 // Langfuse shows "..." and the last four characters; for a JSON credential
 // (a Vertex AI service account) the four before the closing `"}`.
 std::string DisplaySecretKey(const std::string& secret) {
-  if (secret.size() >= 6 && secret.compare(secret.size() - 2, 2, "\"}") == 0) {
-    return "..." + secret.substr(secret.size() - 6, 4);
-  }
-  return "..." + (secret.size() > 4 ? secret.substr(secret.size() - 4) : secret);
+  std::string_view s = secret;
+  if (s.size() >= 6 && s.substr(s.size() - 2) == "\"}") s.remove_suffix(2);
+  return "..." + std::string(Utf8Suffix(s, 4));
 }
 
 json::object ConnectionJson(const LlmConnectionRecord& c) {

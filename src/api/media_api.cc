@@ -16,6 +16,7 @@
 #include "blob/url_signer.h"
 #include "boost/json.hpp"
 #include "common/hash.h"
+#include "common/json_parse.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "common/time_util.h"
@@ -273,7 +274,7 @@ class MediaApi {
     auto payload = signer_.Verify(kUploadPurpose, p.at("token"), NowMillis() / 1000);
     if (!payload.ok()) return AccessDenied(payload.status());
     boost::system::error_code ec;
-    json::value v = json::parse(*payload, ec);
+    json::value v = ParseJson(*payload, ec);
     const json::object* o = ec ? nullptr : v.if_object();
     const json::string* project = StringMember(o, "p");
     const json::string* media_id = StringMember(o, "m");
@@ -398,7 +399,7 @@ class MediaApi {
     auto payload = signer_.Verify(kDownloadPurpose, p.at("token"), NowMillis() / 1000);
     if (!payload.ok()) return AccessDenied(payload.status());
     boost::system::error_code ec;
-    json::value v = json::parse(*payload, ec);
+    json::value v = ParseJson(*payload, ec);
     const json::object* o = ec ? nullptr : v.if_object();
     const json::string* project = StringMember(o, "p");
     const json::string* media_id = StringMember(o, "m");
@@ -546,7 +547,10 @@ size_t MediaUploadBodyLimit() {
 absl::Status RegisterMediaApi(Router& router, MediaApiDeps deps) {
   if (deps.auth == nullptr) return absl::InvalidArgumentError("media API needs an authenticator");
   ASSIGN_OR_RETURN(MediaSettings settings, SettingsFromEnv());
-  ASSIGN_OR_RETURN(auto store, OpenSqliteMediaStore(deps.data_dir + "/meta.db"));
+  std::unique_ptr<MediaStore> store = std::move(deps.store);
+  if (!store) {
+    ASSIGN_OR_RETURN(store, OpenSqliteMediaStore(deps.data_dir + "/meta.db"));
+  }
   std::unique_ptr<BlobStore> blobs = std::move(deps.blobs);
   if (!blobs) {
     ASSIGN_OR_RETURN(blobs, OpenLocalBlobStore(deps.data_dir + "/blobs"));

@@ -41,6 +41,7 @@
 #include "api/router.h"
 #include "auth/api_key_auth.h"
 #include "blob/blob_store.h"
+#include "storage/media_store.h"
 
 namespace loupe {
 
@@ -53,10 +54,12 @@ struct MediaApiDeps {
   std::string public_url;
   // Where the bytes go; null means <data_dir>/blobs.
   std::unique_ptr<BlobStore> blobs;
+  // Where the records go; null means <data_dir>/meta.db.
+  std::unique_ptr<MediaStore> store;
 };
 
-// Opens the media and blob stores and adds the routes. The stores live as
-// long as the router's handlers.
+// Opens the media and blob stores (unless given) and adds the routes. The
+// stores live as long as the router's handlers.
 absl::Status RegisterMediaApi(Router& router, MediaApiDeps deps);
 
 // The upload PUT is the one route whose body is a whole media file; the HTTP

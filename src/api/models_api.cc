@@ -5,6 +5,7 @@
 #include <mutex>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "api/json_views.h"
 #include "api/request_util.h"
 #include "api/responses.h"
@@ -346,6 +347,28 @@ absl::Status LoadCustomModelPrices(ModelStore& models, PriceTable& prices) {
     ASSIGN_OR_RETURN(std::vector<ModelPrice> list, models.ListProject(project));
     prices.SetProjectModels(project, std::move(list));
   }
+  return absl::OkStatus();
+}
+
+absl::Status CustomModelSync::Refresh() {
+  ASSIGN_OR_RETURN(std::vector<std::string> projects, models_->ProjectsWithModels());
+  std::map<std::string, std::string> seen;
+  for (const std::string& project : projects) {
+    ASSIGN_OR_RETURN(std::vector<ModelPrice> list, models_->ListProject(project));
+    std::string fingerprint;
+    for (const ModelPrice& m : list) {
+      absl::StrAppend(&fingerprint, m.id, "@", m.updated_at_ms, ";");
+    }
+    auto it = fingerprints_.find(project);
+    if (it == fingerprints_.end() || it->second != fingerprint) {
+      prices_->SetProjectModels(project, std::move(list));
+    }
+    seen[project] = std::move(fingerprint);
+  }
+  for (const auto& [project, unused] : fingerprints_) {
+    if (!seen.count(project)) prices_->SetProjectModels(project, {});
+  }
+  fingerprints_ = std::move(seen);
   return absl::OkStatus();
 }
 

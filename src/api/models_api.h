@@ -10,6 +10,7 @@
 // Defaults cannot be deleted (404); a custom model with the same name
 // overrides one.
 
+#include <map>
 #include <string>
 
 #include "absl/status/status.h"
@@ -29,6 +30,24 @@ struct ModelsApiDeps {
 
 // Puts every project's custom models into `prices`.
 absl::Status LoadCustomModelPrices(ModelStore& models, PriceTable& prices);
+
+// Keeps the custom models in a PriceTable in step with a ModelStore that
+// other processes also write (metadata on PostgreSQL): a model created or
+// deleted through another process prices this process's generations after
+// the next Refresh(). Models change only by create and delete, so a
+// project's list is replaced only when its ids or update times differ.
+// Not thread-safe: one caller (the refresh thread).
+class CustomModelSync {
+ public:
+  // Neither pointer is owned.
+  CustomModelSync(ModelStore* models, PriceTable* prices) : models_(models), prices_(prices) {}
+  absl::Status Refresh();
+
+ private:
+  ModelStore* models_;
+  PriceTable* prices_;
+  std::map<std::string, std::string> fingerprints_;  // project -> ids and update times
+};
 
 void RegisterModelsApi(Router& router, ModelsApiDeps deps);
 

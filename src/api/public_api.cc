@@ -10,6 +10,7 @@
 #include "api/responses.h"
 #include "api/v2_reads_api.h"
 #include "common/hash.h"
+#include "common/json_parse.h"
 #include "common/log.h"
 #include "common/time_util.h"
 #include "ingest/batch_decoder.h"
@@ -162,8 +163,10 @@ json::object MultiStatusBody(const DecodedBatch& batch) {
 
 absl::StatusOr<json::object> ParseJsonObject(const std::string& body) {
   boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec) return absl::InvalidArgumentError("Invalid JSON in request body: " + ec.message());
+  json::value v = ParseJson(body, ec);
+  if (ec) {
+    return absl::InvalidArgumentError("Invalid JSON in request body: " + JsonErrorMessage(ec));
+  }
   if (!v.is_object()) return absl::InvalidArgumentError("Request body must be a JSON object");
   return std::move(v.as_object());
 }
@@ -665,7 +668,7 @@ class PublicApi {
       org["name"] = (org_rec.ok() && *org_rec) ? (*org_rec)->name : "";
       o["organization"] = std::move(org);
       boost::system::error_code ec;
-      json::value meta = json::parse(p.metadata_json, ec);
+      json::value meta = ParseStoredJson(p.metadata_json, ec);
       o["metadata"] = (!ec && meta.is_object()) ? meta : json::value(json::object());
       if (p.retention_days && *p.retention_days > 0) o["retentionDays"] = *p.retention_days;
       data.push_back(std::move(o));

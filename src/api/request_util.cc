@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "api/responses.h"
+#include "common/json_parse.h"
 #include "common/time_util.h"
 
 namespace loupe {
@@ -77,8 +78,10 @@ absl::StatusOr<PageParams> ParsePageParams(const HttpRequest& req, int default_l
 
 absl::StatusOr<json::object> ParseJsonObjectBody(const HttpRequest& req) {
   boost::system::error_code ec;
-  json::value v = json::parse(req.body, ec);
-  if (ec) return absl::InvalidArgumentError("Invalid JSON in request body: " + ec.message());
+  json::value v = ParseJson(req.body, ec);
+  if (ec) {
+    return absl::InvalidArgumentError("Invalid JSON in request body: " + JsonErrorMessage(ec));
+  }
   if (!v.is_object()) return absl::InvalidArgumentError("Request body must be a JSON object");
   return std::move(v.as_object());
 }
@@ -300,7 +303,7 @@ json::value OptionalJson(const std::optional<double>& v) {
 json::value ParseStoredJson(const std::string& text) {
   if (text.empty()) return nullptr;
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::value v = loupe::ParseStoredJson(text, ec);
   return ec ? json::value(nullptr) : v;
 }
 

@@ -3,6 +3,7 @@
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/time_util.h"
+#include "common/utf8.h"
 
 namespace loupe {
 namespace {
@@ -38,19 +39,46 @@ std::string ApiKeyAuthenticator::HashSecret(std::string_view secret_key) const {
 }
 
 std::string ApiKeyAuthenticator::DisplaySecretKey(std::string_view sk) {
-  if (sk.size() <= 10) return std::string(sk);
-  return std::string(sk.substr(0, 6)) + "..." + std::string(sk.substr(sk.size() - 4));
+  if (Utf8Length(sk) <= 10) return std::string(sk);
+  return std::string(Utf8Prefix(sk, 6)) + "..." + std::string(Utf8Suffix(sk, 4));
 }
 
 void ApiKeyAuthenticator::Invalidate() {
-  std::lock_guard lock(mu_);
-  by_secret_hash_.clear();
-  by_public_key_.clear();
+  {
+    std::lock_guard lock(mu_);
+    by_secret_hash_.clear();
+    by_public_key_.clear();
+  }
+  if (epoch_) {
+    if (absl::Status s = epoch_->Bump(); !s.ok()) {
+      LogWarn(
+          "API key change not announced to other processes; their caches expire within 5 "
+          "minutes",
+          {{"error", s.ToString()}});
+    }
+  }
+}
+
+void ApiKeyAuthenticator::CheckSharedEpoch(std::chrono::steady_clock::time_point now) {
+  if (!epoch_) return;
+  std::unique_lock epoch_lock(epoch_mu_, std::try_to_lock);
+  // Another request is looking already; this one goes on with the cache.
+  if (!epoch_lock.owns_lock() || now < next_epoch_check_) return;
+  next_epoch_check_ = now + kEpochCheckInterval;
+  absl::StatusOr<int64_t> current = epoch_->Read();
+  if (!current.ok()) return;  // keep the cache; it still expires by time
+  if (seen_epoch_ && *seen_epoch_ != *current) {
+    std::lock_guard lock(mu_);
+    by_secret_hash_.clear();
+    by_public_key_.clear();
+  }
+  seen_epoch_ = *current;
 }
 
 absl::StatusOr<AuthContext> ApiKeyAuthenticator::Authenticate(std::string_view header) {
   if (header.empty()) return Unauthenticated("No authorization header provided");
   auto now = std::chrono::steady_clock::now();
+  CheckSharedEpoch(now);
   size_t space = header.find(' ');
   std::string_view scheme = header.substr(0, space);
   std::string_view credentials =

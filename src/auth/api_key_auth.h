@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "absl/status/statusor.h"
+#include "common/shared_epoch.h"
 #include "storage/meta_store.h"
 
 namespace loupe {
@@ -47,8 +48,14 @@ class ApiKeyAuthenticator {
   // The stored form of a secret key.
   std::string HashSecret(std::string_view secret_key) const;
 
-  // Drops every cached entry (after keys are created, changed or revoked).
+  // Drops every cached entry (after keys are created, changed or revoked),
+  // here and, through the shared epoch, in the other processes.
   void Invalidate();
+
+  // Processes sharing a MetaStore share invalidations through `epoch` (not
+  // owned): a key revoked through one stops working on every other within
+  // kEpochCheckInterval. Set before the first request.
+  void SetSharedEpoch(SharedEpoch* epoch) { epoch_ = epoch; }
 
   // "sk-lf-1234...abcd"
   static std::string DisplaySecretKey(std::string_view secret_key);
@@ -56,6 +63,11 @@ class ApiKeyAuthenticator {
  private:
   static constexpr std::chrono::seconds kCacheTtl{300};
   static constexpr int64_t kLastUsedIntervalMs = 60'000;
+  static constexpr std::chrono::seconds kEpochCheckInterval{1};
+
+  // Drops the caches when the shared epoch moved since the last look; looks
+  // at most once per kEpochCheckInterval.
+  void CheckSharedEpoch(std::chrono::steady_clock::time_point now);
 
   struct CacheEntry {
     AuthContext context;
@@ -97,6 +109,11 @@ class ApiKeyAuthenticator {
   std::unordered_map<std::string, CacheEntry> by_public_key_;   // guarded by mu_
   // Key id → when its use was last recorded; kept across Invalidate().
   std::unordered_map<std::string, int64_t> last_recorded_ms_;  // guarded by mu_
+
+  SharedEpoch* epoch_ = nullptr;
+  std::mutex epoch_mu_;                                       // one reader of the epoch at a time
+  std::chrono::steady_clock::time_point next_epoch_check_{};  // guarded by epoch_mu_
+  std::optional<int64_t> seen_epoch_;                         // guarded by epoch_mu_
 };
 
 }  // namespace loupe

@@ -130,6 +130,15 @@ TEST(ApiKeyHashTest, MatchesLangfuseFastHash) {
 
 TEST(ApiKeyHashTest, DisplaySecretKey) {
   EXPECT_EQ(ApiKeyAuthenticator::DisplaySecretKey("sk-lf-1234567890abcdef"), "sk-lf-...cdef");
+  // Cut by characters: a multi-byte character is kept whole, never split.
+  EXPECT_EQ(ApiKeyAuthenticator::DisplaySecretKey(
+                "sk-lf-\u00e9\u00e9\u00e9\u00e9\u00e9-\u00fc\u00fc\u00fc\u00fc"),
+            "sk-lf-...\u00fc\u00fc\u00fc\u00fc");
+  EXPECT_EQ(ApiKeyAuthenticator::DisplaySecretKey(
+                "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"),
+            "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9");
+  EXPECT_EQ(ApiKeyAuthenticator::DisplaySecretKey("sk-\U0001F600abcdefghij\U0001F600"),
+            "sk-\U0001F600ab...hij\U0001F600");
 }
 
 // "Basic base64(pk-lf-test:sk-lf-test)"

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "boost/json.hpp"
+#include "common/json_parse.h"
 #include "cost/price_table.h"
 #include "cost/usage.h"
 #include "gmock/gmock.h"
@@ -94,7 +95,7 @@ PricingCondition InputAbove(double value, std::string pattern = "input") {
 // --- Loading --------------------------------------------------------------
 
 TEST(DefaultPriceFileTest, EveryMatchPatternCompilesWithRe2) {
-  boost::json::value file = boost::json::parse(kDefaultModelPricesJson);
+  boost::json::value file = ParseJson(kDefaultModelPricesJson);
   ASSERT_TRUE(file.is_array());
   EXPECT_EQ(file.as_array().size(), 166u);
   for (const boost::json::value& entry : file.as_array()) {
@@ -261,7 +262,7 @@ TEST_F(PriceTableTest, CostIsTheDecimalProductRoundedOnce) {
 }
 
 TEST_F(PriceTableTest, OpenAiChatUsageWithCachedTokens) {
-  boost::json::value details = boost::json::parse(R"({
+  boost::json::value details = ParseJson(R"({
     "prompt_tokens": 1000, "completion_tokens": 200, "total_tokens": 1200,
     "prompt_tokens_details": {"cached_tokens": 400}})");
   CostResult r =
@@ -348,7 +349,7 @@ TEST_F(PriceTableTest, UserProvidedCostWithOtherKeysHasNoTotal) {
 }
 
 TEST_F(PriceTableTest, LegacyUsageWithCosts) {
-  boost::json::value usage = boost::json::parse(
+  boost::json::value usage = ParseJson(
       R"({"input": 100, "output": 50, "inputCost": 0.01, "outputCost": 0.02, "totalCost": 0.03})");
   CostResult r =
       PriceTable::Compute(&MustMatch("gpt-4o"), NormalizeProvidedUsage(&usage, nullptr, nullptr));
@@ -356,8 +357,7 @@ TEST_F(PriceTableTest, LegacyUsageWithCosts) {
   EXPECT_THAT(r.cost, ElementsAre(Pair("input", 0.01), Pair("output", 0.02), Pair("total", 0.03)));
   EXPECT_THAT(r.total_cost, Optional(0.03));
 
-  usage =
-      boost::json::parse(R"({"input": 100, "output": 50, "inputCost": 0.01, "outputCost": 0.02})");
+  usage = ParseJson(R"({"input": 100, "output": 50, "inputCost": 0.01, "outputCost": 0.02})");
   r = PriceTable::Compute(&MustMatch("gpt-4o"), NormalizeProvidedUsage(&usage, nullptr, nullptr));
   EXPECT_THAT(r.cost, ElementsAre(Pair("input", 0.01), Pair("output", 0.02),
                                   Pair("total", DoubleEq(0.03))));

@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "boost/json.hpp"
+#include "common/json_parse.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "common/time_util.h"
@@ -482,7 +483,7 @@ PriceTable::~PriceTable() = default;
 absl::StatusOr<std::unique_ptr<PriceTable>> PriceTable::FromDefaultPricesJson(
     std::string_view text) {
   boost::system::error_code ec;
-  json::value root = json::parse(json::string_view(text.data(), text.size()), ec);
+  json::value root = ParseJson(text, ec, {}, kMaxStoredJsonDepth);
   if (ec) {
     return absl::InvalidArgumentError(Cat({"default model prices: invalid JSON: ", ec.message()}));
   }

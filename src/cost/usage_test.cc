@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "boost/json.hpp"
+#include "common/json_parse.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -20,9 +21,9 @@ using ::testing::Pair;
 ProvidedUsage Normalize(std::string_view usage, std::string_view usage_details = "",
                         std::string_view cost_details = "") {
   boost::json::value u, d, c;
-  if (!usage.empty()) u = boost::json::parse(usage);
-  if (!usage_details.empty()) d = boost::json::parse(usage_details);
-  if (!cost_details.empty()) c = boost::json::parse(cost_details);
+  if (!usage.empty()) u = ParseJson(usage);
+  if (!usage_details.empty()) d = ParseJson(usage_details);
+  if (!cost_details.empty()) c = ParseJson(cost_details);
   return NormalizeProvidedUsage(usage.empty() ? nullptr : &u, usage_details.empty() ? nullptr : &d,
                                 cost_details.empty() ? nullptr : &c);
 }

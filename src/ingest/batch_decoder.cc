@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 
+#include "common/json_parse.h"
 #include "common/time_util.h"
 #include "cost/usage.h"
 
@@ -479,10 +480,26 @@ absl::StatusOr<DecodedBatch> DecodeIngestionBatch(std::string_view body,
   // piece with the last of them: a batch is thousands of small JSON nodes,
   // and allocating and freeing them one by one was a tenth of the server's
   // CPU under load. The merge copies what it keeps into its own storage.
+  //
+  // Each event is held to the product's nesting limit (kMaxJsonDepth) on its
+  // own, so that one event nested too deep is answered with its own error and
+  // the rest of its batch is still stored. Events sit two levels down
+  // ({"batch": [event]}), so a body within kMaxJsonDepth + 2 levels cannot
+  // hold a too-deep event; only a deeper one (rare) is parsed again with the
+  // stored-JSON limit and has its events' depths checked one by one. A body
+  // deeper than that limit is rejected as a whole.
   json::storage_ptr arena = json::make_shared_resource<json::monotonic_resource>();
-  json::value root = json::parse(body, ec, arena);
+  json::value root = ParseJson(body, ec, arena, kMaxJsonDepth + 2);
+  bool check_event_depth = false;
+  if (ec == json::error::too_deep) {
+    ec.clear();
+    // Same arena, so the assignment moves rather than copies.
+    root = ParseJson(body, ec, arena, kMaxStoredJsonDepth);
+    check_event_depth = true;
+  }
   if (ec) {
-    return absl::InvalidArgumentError("Invalid JSON in request body: " + ec.message());
+    return absl::InvalidArgumentError("Invalid JSON in request body: " +
+                                      JsonErrorMessage(ec, kMaxStoredJsonDepth));
   }
   json::object* obj = root.if_object();
   if (!obj) return absl::InvalidArgumentError("batch: Expected an object with a `batch` array");
@@ -492,7 +509,15 @@ absl::StatusOr<DecodedBatch> DecodeIngestionBatch(std::string_view body,
   DecodedBatch batch;
   json::array& arr = batchv->as_array();
   batch.events.reserve(arr.size());
-  for (json::value& e : arr) DecodeEvent(std::move(e), options, &batch);
+  for (json::value& e : arr) {
+    if (check_event_depth && JsonDepth(e) > kMaxJsonDepth) {
+      const json::value* id = e.is_object() ? e.as_object().if_contains("id") : nullptr;
+      AddError(&batch, id && id->is_string() ? std::string(id->as_string()) : "unknown", 400,
+               "Invalid request data", "event: " + JsonTooDeepMessage());
+      continue;
+    }
+    DecodeEvent(std::move(e), options, &batch);
+  }
   return batch;
 }
 

@@ -39,8 +39,11 @@ struct DecodeOptions {
 };
 
 // Fails with InvalidArgument only when the envelope itself is unusable
-// (not JSON, not an object, no `batch` array); per-event problems are
-// reported in DecodedBatch::errors.
+// (not JSON, not an object, no `batch` array, nested deeper than
+// kMaxStoredJsonDepth); per-event problems are reported in
+// DecodedBatch::errors. An event nested deeper than kMaxJsonDepth (counting
+// from the event object) is one such per-event error: it is neither stored
+// nor does it fail the rest of its batch.
 absl::StatusOr<DecodedBatch> DecodeIngestionBatch(std::string_view body,
                                                   const DecodeOptions& options);
 

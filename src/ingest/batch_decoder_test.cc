@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
+#include "common/json_parse.h"
+
 namespace loupe {
 namespace {
 
@@ -118,6 +122,46 @@ TEST(BatchDecoderTest, PromptNameAndVersionTogether) {
     "timestamp": "2025-01-01T00:00:00Z", "body": {"id": "g", "promptName": "p"}}]})");
   EXPECT_TRUE(b.events.empty());
   ASSERT_EQ(b.errors.size(), 1u);
+}
+
+// A trace-create event whose input is an array nested `depth` levels deep.
+std::string TraceWithInputDepth(std::string_view event_id, std::size_t depth) {
+  return std::string(R"({"id": ")") + std::string(event_id) +
+         R"(", "type": "trace-create", "timestamp": "2025-01-01T00:00:00Z", )" +
+         R"("body": {"id": "t-)" + std::string(event_id) + R"(", "input": )" +
+         std::string(depth, '[') + "1" + std::string(depth, ']') + "}}";
+}
+
+TEST(BatchDecoderTest, EventsMayNestUpToTheLimit) {
+  // The event object and its body are two of the event's levels.
+  auto b = Decode(R"({"batch": [)" + TraceWithInputDepth("e1", kMaxJsonDepth - 2) + "]}");
+  ASSERT_EQ(b.events.size(), 1u);
+  EXPECT_TRUE(b.errors.empty());
+  EXPECT_EQ(JsonDepth(b.events[0].body.at("input")), kMaxJsonDepth - 2);
+}
+
+TEST(BatchDecoderTest, TooDeepEventFailsAloneWithAClearError) {
+  auto b = Decode(R"({"batch": [)" + TraceWithInputDepth("e1", 10) + "," +
+                  TraceWithInputDepth("e2", kMaxJsonDepth - 1) + "," +
+                  TraceWithInputDepth("e3", 300) + "]}");
+  ASSERT_EQ(b.events.size(), 1u);
+  EXPECT_EQ(b.events[0].entity_id, "t-e1");
+  ASSERT_EQ(b.errors.size(), 2u);
+  for (const EventError& e : b.errors) {
+    EXPECT_EQ(e.status, 400);
+    EXPECT_EQ(e.message, "Invalid request data");
+    EXPECT_EQ(e.error, "event: JSON nested deeper than 256 levels");
+  }
+  EXPECT_EQ(b.errors[0].id, "e2");
+  EXPECT_EQ(b.errors[1].id, "e3");
+}
+
+TEST(BatchDecoderTest, BodyBeyondTheStoredLimitIsRejectedAsAWhole) {
+  auto r = DecodeIngestionBatch(
+      R"({"batch": [)" + TraceWithInputDepth("e1", kMaxStoredJsonDepth) + "]}", DecodeOptions{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "Invalid JSON in request body: JSON nested deeper than " +
+                                      std::to_string(kMaxStoredJsonDepth) + " levels");
 }
 
 }  // namespace

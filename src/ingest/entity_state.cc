@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/hash.h"
+#include "common/json_parse.h"
 
 namespace loupe {
 namespace {
@@ -181,11 +182,11 @@ absl::StatusOr<EntityState> EntityState::Parse(std::string_view serialized) {
   if (serialized.empty()) return state;
   boost::system::error_code ec;
   // The deep-merge state nests two levels per level of a metadata value, so a
-  // state is deeper than the request it came from; Boost.JSON's default limit
-  // (32) would turn a valid state into "corrupt" and fail every later write.
-  json::parse_options options;
-  options.max_depth = 4096;
-  json::value v = json::parse(serialized, ec, {}, options);
+  // state is deeper than the request it came from: it is read with the stored
+  // JSON limit, far above twice kMaxJsonDepth, or a valid state would turn
+  // into "corrupt" and fail every later write.
+  static_assert(kMaxStoredJsonDepth > 2 * kMaxJsonDepth + 16);
+  json::value v = ParseStoredJson(serialized, ec);
   if (ec || !v.is_object()) return absl::DataLossError("corrupt entity state");
   json::object& o = v.as_object();
   // Moved, not copied: both use the default memory resource.

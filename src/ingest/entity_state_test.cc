@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/json_parse.h"
 #include "common/time_util.h"
 #include "ingest/batch_decoder.h"
 #include "ingest/materialize.h"
@@ -56,7 +57,7 @@ constexpr std::string_view kTraceEvents = R"({"batch": [
 
 TEST(EntityStateTest, TraceMergeFollowsTheRules) {
   auto events = Events(kTraceEvents);
-  json::value merged = json::parse(Merge(events, {0, 1, 2}));
+  json::value merged = ParseJson(Merge(events, {0, 1, 2}));
   EXPECT_EQ(merged.at("name").as_string(), "second");  // later value wins
   EXPECT_EQ(merged.at("userId").as_string(), "u2");
   EXPECT_EQ(merged.at("input").at("q").as_int64(), 1);  // "" is not truthy

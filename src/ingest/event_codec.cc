@@ -1,5 +1,6 @@
 #include "ingest/event_codec.h"
 
+#include "common/json_parse.h"
 
 namespace loupe {
 namespace json = boost::json;
@@ -43,7 +44,7 @@ absl::StatusOr<EncodedBatch> DecodeEventBatch(std::string_view encoded) {
     return absl::DataLossError("encoded event batch: " + std::string(what));
   };
   boost::system::error_code ec;
-  json::value root = json::parse(encoded, ec);
+  json::value root = ParseStoredJson(encoded, ec);
   if (ec || !root.is_object()) return corrupt("not a JSON object");
   const json::object& r = root.get_object();
   const json::value* version = r.if_contains("v");

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/hash.h"
+#include "common/json_parse.h"
 #include "google/protobuf/stubs/logging.h"
 
 namespace loupe::otlp {
@@ -562,11 +563,9 @@ absl::StatusOr<ExportRequest> DecodeProtobuf(std::string_view bytes, int64_t now
 }
 
 absl::StatusOr<ExportRequest> DecodeJson(std::string_view text, int64_t now_us) {
-  json::parse_options popts;
-  popts.max_depth = 256;
   boost::system::error_code ec;
-  json::value root = json::parse(text, ec, {}, popts);
-  if (ec) return absl::InvalidArgumentError("body is not valid JSON: " + ec.message());
+  json::value root = ParseJson(text, ec);
+  if (ec) return absl::InvalidArgumentError("body is not valid JSON: " + JsonErrorMessage(ec));
   const json::object* o = root.if_object();
   if (o == nullptr) return absl::InvalidArgumentError("body must be a JSON object");
   ExportRequest out;

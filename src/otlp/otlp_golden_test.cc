@@ -26,6 +26,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/json_parse.h"
 #include "otlp/otlp_converter.h"
 
 namespace loupe {
@@ -122,7 +123,7 @@ TEST_P(GoldenTest, MatchesExpectedEvents) {
   std::string expected_text = ReadFile(dir / (name + ".expected.json"));
   ASSERT_FALSE(input.empty()) << name;
   boost::system::error_code ec;
-  json::value expected = json::parse(expected_text, ec);
+  json::value expected = ParseJson(expected_text, ec);
   ASSERT_FALSE(ec) << name << ".expected.json: " << ec.message();
 
   auto conversion = ConvertOtlpTraces(input, OtlpEncoding::kJson, kNowUs);

@@ -11,6 +11,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "common/json_parse.h"
 #include "common/time_util.h"
 
 namespace loupe::otlp {
@@ -206,11 +207,9 @@ json::value NumberValue(double d) {
   return d;
 }
 
-std::optional<json::value> ParseJson(string_view text) {
-  json::parse_options opts;
-  opts.max_depth = 256;
+std::optional<json::value> ParseJsonText(string_view text) {
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec, {}, opts);
+  json::value v = ParseJson(text, ec);
   if (ec) return std::nullopt;
   return v;
 }
@@ -218,7 +217,7 @@ std::optional<json::value> ParseJson(string_view text) {
 // A JSON value carried as a string attribute, parsed; non-strings as is.
 std::optional<json::value> ParseIfString(const json::value* v) {
   if (v == nullptr) return std::nullopt;
-  if (const json::string* s = v->if_string()) return ParseJson(*s);
+  if (const json::string* s = v->if_string()) return ParseJsonText(*s);
   return *v;
 }
 
@@ -247,9 +246,10 @@ std::string TruncateUtf8(std::string s, size_t max) {
   return s;
 }
 
-// Values nested deeper than this are kept as their JSON text at that level,
-// as deep as a batch-API body can be: deep values cost the merge state (which
-// nests metadata twice as deep) more than they tell anyone.
+// Values nested deeper than this are kept as their JSON text at that level:
+// deep values cost the merge state (which nests metadata twice as deep) more
+// than they tell anyone. Far below kMaxJsonDepth, so a mapped event is always
+// within the nesting limit every ingested event is held to.
 constexpr int kMaxValueDepth = 32;
 
 void CapDepth(json::value* v, int depth = 0) {
@@ -668,7 +668,7 @@ class SpanMapper {
       string_view sv = *s;
       size_t b = sv.find_first_not_of(" \t\n\r");
       if (b != string_view::npos && sv[b] == '[') {
-        if (auto parsed = ParseJson(sv); parsed && parsed->is_array()) {
+        if (auto parsed = ParseJsonText(sv); parsed && parsed->is_array()) {
           from_array(parsed->get_array());
           return out;
         }
@@ -734,7 +734,7 @@ class SpanMapper {
         v && v->is_string()) {
       string_view s = v->get_string();
       if (auto us = ParseIsoMicros(s)) return FormatIsoMicros(*us);
-      if (auto parsed = ParseJson(s); parsed && parsed->is_string()) {
+      if (auto parsed = ParseJsonText(s); parsed && parsed->is_string()) {
         if (auto us = ParseIsoMicros(parsed->get_string())) return FormatIsoMicros(*us);
       }
     }
@@ -881,7 +881,7 @@ class SpanMapper {
     if (IsAgentInvocation()) return {};
     if (const json::value* v = A("langfuse.observation.usage_details"); Truthy(v)) {
       if (!v->is_string()) return {};
-      if (auto parsed = ParseJson(v->get_string())) {
+      if (auto parsed = ParseJsonText(v->get_string())) {
         if (parsed->is_object()) return std::move(parsed->get_object());
         return {};
       }
@@ -1094,7 +1094,7 @@ class SpanMapper {
     if (!Truthy(top)) top = attrs.if_contains("langfuse.metadata");
     if (Truthy(top)) {
       if (const json::string* s = top->if_string()) {
-        if (auto parsed = ParseJson(*s)) {
+        if (auto parsed = ParseJsonText(*s)) {
           if (parsed->is_object()) {
             out = std::move(parsed->get_object());
           } else {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "boost/json.hpp"
+#include "common/json_parse.h"
 #include "common/time_util.h"
 
 namespace loupe {
@@ -156,7 +157,10 @@ absl::StatusOr<std::vector<FilterCondition>> ParseFilterParam(
   std::vector<FilterCondition> out;
   if (text.empty()) return out;
   boost::system::error_code ec;
-  json::value root = json::parse(text, ec);
+  json::value root = ParseJson(text, ec);
+  if (ec == boost::json::error::too_deep) {
+    return absl::InvalidArgumentError("Invalid JSON in filter parameter: " + JsonErrorMessage(ec));
+  }
   if (ec) return absl::InvalidArgumentError("Invalid JSON in filter parameter");
   if (!root.is_array()) return absl::InvalidArgumentError("filter: expected a JSON array");
   const json::array& arr = root.as_array();

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <set>
 
+#include "common/json_parse.h"
 #include "common/time_util.h"
 #include "query/latency_histogram.h"
 
@@ -146,7 +147,10 @@ int64_t BucketStart(int64_t ms, std::string_view granularity) {
 absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text, bool v2) {
   if (text.empty()) return absl::InvalidArgumentError("query: Required");
   boost::system::error_code ec;
-  json::value root = json::parse(text, ec);
+  json::value root = ParseJson(text, ec);
+  if (ec == boost::json::error::too_deep) {
+    return absl::InvalidArgumentError("query: " + JsonErrorMessage(ec));
+  }
   if (ec || !root.is_object()) {
     return absl::InvalidArgumentError("query: must be a JSON object");
   }

@@ -109,9 +109,10 @@ absl::StatusOr<std::optional<S3Options>> S3FromEnv(const std::string& prefix,
 
 }  // namespace
 
-absl::StatusOr<Config> ConfigFromEnv() {
+absl::StatusOr<Config> ConfigFromEnv(Role role) {
   Config c;
-  auto port = EnvInt("PORT", 3000, 0, 65535);
+  c.role = role;
+  auto port = EnvInt("PORT", role == Role::kWorker ? 3030 : 3000, 0, 65535);
   if (!port.ok()) return port.status();
   c.port = *port;
   auto threads = EnvInt("LOUPE_HTTP_THREADS", 16, 1, 1024);
@@ -182,6 +183,29 @@ absl::StatusOr<Config> ConfigFromEnv() {
   auto partitions = EnvInt("LOUPE_INGEST_PARTITIONS", 8, 1, 1024);
   if (!partitions.ok()) return partitions.status();
   c.ingest_partitions = *partitions;
+  auto clickhouse = ClickHouseOptionsFromEnv();
+  if (!clickhouse.ok()) return clickhouse.status();
+  c.clickhouse = *std::move(clickhouse);
+  auto refresh = EnvInt("LOUPE_METADATA_REFRESH_SECONDS", 30, 1, 86400);
+  if (!refresh.ok()) return refresh.status();
+  c.metadata_refresh_seconds = *refresh;
+  if (role != Role::kServe) {
+    // Separate web and worker processes share everything through services.
+    std::string missing;
+    const auto need = [&](bool set, const char* what) {
+      if (!set) missing += std::string(missing.empty() ? "" : ", ") + what;
+    };
+    need(!c.database_url.empty(), "DATABASE_URL");
+    need(c.clickhouse.has_value(), "CLICKHOUSE_URL");
+    need(c.redis.has_value(), "REDIS_CONNECTION_STRING (or REDIS_HOST)");
+    need(c.s3_events.has_value(), "LANGFUSE_S3_EVENT_UPLOAD_BUCKET");
+    if (!missing.empty()) {
+      return absl::InvalidArgumentError(
+          std::string("loupe ") + (role == Role::kWeb ? "web" : "worker") +
+          " shares its data with the other processes through services; missing: " + missing +
+          " (or run `loupe serve`, which needs none of them)");
+    }
+  }
   c.encryption_key = Env("ENCRYPTION_KEY");
   if (!c.encryption_key.empty()) {
     bool hex = c.encryption_key.size() == 64;

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "blob/s3_blob_store.h"
 #include "queue/redis_client.h"
+#include "storage/clickhouse/ch_client.h"
 
 namespace loupe {
 
@@ -22,8 +23,16 @@ struct InitConfig {
   std::string user_email, user_name, user_password;
 };
 
+// What one process does (`loupe serve|web|worker`).
+enum class Role {
+  kServe,   // the API and the web UI, and storing ingested events (the default)
+  kWeb,     // the API and the web UI; ingested events go to the queue only
+  kWorker,  // stores queued events; serves only its health check
+};
+
 struct Config {
-  int port = 3000;                       // PORT
+  Role role = Role::kServe;
+  int port = 3000;                       // PORT (3030 for the worker, as Langfuse's)
   std::string bind_address = "0.0.0.0";  // LOUPE_BIND_ADDRESS
   std::string data_dir = "./data";       // LOUPE_DATA_DIR
   int http_threads = 16;                 // LOUPE_HTTP_THREADS: workers for blocking requests
@@ -56,9 +65,16 @@ struct Config {
   // (queue/ingest_queue.h).
   std::optional<RedisOptions> redis;
   int ingest_partitions = 8;  // LOUPE_INGEST_PARTITIONS
+  // CLICKHOUSE_URL / CLICKHOUSE_USER / CLICKHOUSE_PASSWORD / CLICKHOUSE_DB:
+  // traces, observations and scores in ClickHouse instead of events.db.
+  std::optional<ClickHouseOptions> clickhouse;
+  // LOUPE_METADATA_REFRESH_SECONDS: how often a process whose metadata is
+  // shared (PostgreSQL) reloads what it caches from it (custom model prices).
+  int metadata_refresh_seconds = 30;
 };
 
-// Reads the environment; fails on malformed values (e.g. a non-numeric PORT).
-absl::StatusOr<Config> ConfigFromEnv();
+// Reads the environment; fails on malformed values (e.g. a non-numeric PORT)
+// and on a role without the services it needs.
+absl::StatusOr<Config> ConfigFromEnv(Role role = Role::kServe);
 
 }  // namespace loupe

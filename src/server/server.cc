@@ -3,9 +3,13 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "api/admin_api.h"
@@ -34,13 +38,20 @@
 #include "queue/ingest_queue.h"
 #include "queue/ingest_sinks.h"
 #include "queue/redis_client.h"
+#include "queue/redis_epoch.h"
 #include "server/bootstrap.h"
+#include "storage/clickhouse/ch_event_store.h"
+#include "storage/postgres/pg_admin_stores.h"
+#include "storage/postgres/pg_client.h"
+#include "storage/postgres/pg_dataset_store.h"
 #include "storage/postgres/pg_meta_store.h"
+#include "storage/postgres/pg_prompt_store.h"
 #include "storage/sqlite/sqlite_annotation_queue_store.h"
 #include "storage/sqlite/sqlite_comment_store.h"
 #include "storage/sqlite/sqlite_dataset_store.h"
 #include "storage/sqlite/sqlite_event_store.h"
 #include "storage/sqlite/sqlite_llm_connection_store.h"
+#include "storage/sqlite/sqlite_media_store.h"
 #include "storage/sqlite/sqlite_meta_store.h"
 #include "storage/sqlite/sqlite_model_store.h"
 #include "storage/sqlite/sqlite_prompt_store.h"
@@ -49,6 +60,8 @@
 
 namespace loupe {
 namespace {
+
+namespace json = boost::json;
 
 // Langfuse's body limits: 4.5 MB ("4.5mb" in Next.js, binary megabytes) for
 // ingestion and dataset items; OTLP has no parser limit there, Loupe caps it
@@ -112,11 +125,86 @@ struct Ingestion {
   std::unique_ptr<IngestSink> sink;
 };
 
+// ClickHouse when CLICKHOUSE_URL is set (checked before the server starts,
+// so a wrong URL or login stops it with one line), else events.db.
+absl::StatusOr<std::unique_ptr<EventStore>> OpenEventStore(const Config& config,
+                                                           const PriceTable* prices) {
+  if (!config.clickhouse) {
+    SqliteEventStoreOptions eopts;
+    eopts.path = config.data_dir + "/events.db";
+    return OpenSqliteEventStore(eopts, prices);
+  }
+  auto store = OpenClickHouseEventStore(*config.clickhouse, prices);
+  if (!store.ok()) {
+    return absl::Status(store.status().code(),
+                        "event storage (ClickHouse): " + std::string(store.status().message()));
+  }
+  LogInfo("traces, observations and scores stored in ClickHouse",
+          {{"database", config.clickhouse->database}});
+  return store;
+}
+
+// Reloads, every `interval`, what this process caches from metadata that
+// other processes also change (custom model prices), until stopped.
+class MetadataRefresher {
+ public:
+  MetadataRefresher(ModelStore* models, PriceTable* prices, std::chrono::seconds interval)
+      : sync_(models, prices), interval_(interval) {}
+  ~MetadataRefresher() { Stop(); }
+
+  absl::Status Start() {
+    RETURN_IF_ERROR(sync_.Refresh());
+    thread_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {
+        lock.unlock();
+        if (absl::Status st = sync_.Refresh(); !st.ok()) {
+          LogWarn("custom model prices not refreshed", {{"error", st.ToString()}});
+        }
+        lock.lock();
+      }
+    });
+    return absl::OkStatus();
+  }
+
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  CustomModelSync sync_;
+  const std::chrono::seconds interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+// Worker health, as Langfuse's worker answers it on /api/health: 200 while
+// the queue is being drained, 503 with the last error when it is not.
+HttpResponse WorkerHealth(const IngestWorker& worker) {
+  IngestWorker::Health h = worker.health();
+  json::object body;
+  body["status"] = h.healthy ? "OK" : "Unhealthy";
+  body["version"] = kCompatibleLangfuseVersion;
+  body["partitions"] = h.partitions_owned;
+  body["entriesDone"] = h.entries_done;
+  body["eventsWritten"] = h.events_written;
+  if (!h.healthy && !h.last_error.empty()) body["error"] = h.last_error;
+  return JsonResponse(h.healthy ? 200 : 503, body);
+}
+
 // The durable queue when both Redis and the event bucket are configured
 // (each checked before the server starts, so a wrong setting stops it with
 // one line naming the service and the variable), else straight into the
 // EventStore.
 absl::StatusOr<Ingestion> OpenIngestion(const Config& config, EventStore* events) {
+  const bool run_worker = config.role != Role::kWeb;
   Ingestion in;
   if (!config.redis || !config.s3_events) {
     if (config.redis) {
@@ -146,8 +234,10 @@ absl::StatusOr<Ingestion> OpenIngestion(const Config& config, EventStore* events
   IngestQueueOptions qopts;
   qopts.partitions = config.ingest_partitions;
   in.queue = std::make_unique<IngestQueue>(in.redis.get(), in.event_blobs.get(), qopts);
-  in.worker = std::make_unique<IngestWorker>(in.queue.get(), events, IngestWorkerOptions{});
-  if (absl::Status st = in.worker->Start(); !st.ok()) return with_context("ingestion queue", st);
+  if (run_worker) {
+    in.worker = std::make_unique<IngestWorker>(in.queue.get(), events, IngestWorkerOptions{});
+    if (absl::Status st = in.worker->Start(); !st.ok()) return with_context("ingestion queue", st);
+  }
   in.sink = std::make_unique<QueueSink>(in.queue.get());
   LogInfo("ingestion through the queue: events kept in S3, referenced in Redis",
           {{"bucket", config.s3_events->bucket},
@@ -156,16 +246,35 @@ absl::StatusOr<Ingestion> OpenIngestion(const Config& config, EventStore* events
   return in;
 }
 
-// PostgreSQL when DATABASE_URL is set, checked before the server starts so
-// that a wrong URL or login stops it with one line; else meta.db.
-absl::StatusOr<std::unique_ptr<MetaStore>> OpenMetaStore(const Config& config) {
-  if (config.database_url.empty()) return OpenSqliteMetaStore(config.data_dir + "/meta.db");
-  auto store = OpenPostgresMetaStore(config.database_url);
+// The PostgreSQL connection pool every metadata store shares when
+// DATABASE_URL is set (null otherwise), checked before the server starts so
+// that a wrong URL or login stops it with one line.
+absl::StatusOr<std::shared_ptr<pg::Pool>> OpenMetadataPool(const Config& config) {
+  if (config.database_url.empty()) return std::shared_ptr<pg::Pool>();
+  auto pool = pg::Pool::Open({config.database_url});
+  if (!pool.ok()) {
+    return absl::Status(pool.status().code(),
+                        "metadata storage: " + std::string(pool.status().message()));
+  }
+  LogInfo(
+      "metadata (organizations, projects, keys, users, prompts, datasets, ...) stored in "
+      "PostgreSQL");
+  return std::shared_ptr<pg::Pool>(*std::move(pool));
+}
+
+// A store on PostgreSQL when the pool is set, else in the embedded meta.db.
+template <typename Store>
+absl::StatusOr<std::unique_ptr<Store>> OpenMetadataStore(
+    const std::shared_ptr<pg::Pool>& pool,
+    absl::StatusOr<std::unique_ptr<Store>> (*on_postgres)(std::shared_ptr<pg::Pool>),
+    absl::StatusOr<std::unique_ptr<Store>> (*on_sqlite)(const std::string&),
+    const std::string& meta_path) {
+  if (!pool) return on_sqlite(meta_path);
+  auto store = on_postgres(pool);
   if (!store.ok()) {
     return absl::Status(store.status().code(),
                         "metadata storage: " + std::string(store.status().message()));
   }
-  LogInfo("organizations, projects, API keys and users stored in PostgreSQL");
   return store;
 }
 
@@ -201,6 +310,8 @@ HttpResponse Preflight(const HttpRequest& req) {
 struct Server::Impl {
   Config config;
   Ingestion ingestion;
+  std::unique_ptr<RedisEpoch> api_key_epoch;  // shared API key invalidation (with Redis)
+  std::unique_ptr<MetadataRefresher> metadata_refresher;  // with metadata on PostgreSQL
   std::unique_ptr<PriceTable> prices;
   std::unique_ptr<MetaStore> meta;
   std::unique_ptr<EventStore> events;
@@ -222,6 +333,28 @@ struct Server::Impl {
 };
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(const Config& config) {
+  // The HTTP listener in front of the router (started by the caller).
+  const auto make_http_server = [](Impl& impl_state) {
+    const Config& cfg = impl_state.config;
+    HttpServerOptions hopts;
+    hopts.bind_address = cfg.bind_address;
+    hopts.port = cfg.port;
+    hopts.worker_threads = cfg.http_threads;
+    hopts.io_threads = cfg.io_threads;
+    hopts.body_limit = BodyLimitFor;
+    Impl* impl = &impl_state;
+    impl_state.http = std::make_unique<HttpServer>(hopts, [impl](HttpRequest& req) -> HttpResponse {
+      if (req.method == "OPTIONS") return Preflight(req);
+      try {
+        return WithCors(req, impl->router.Dispatch(req));
+      } catch (const std::exception& e) {
+        // Handlers return Statuses; this is the last line of defence against a
+        // bug, which must not take the process down.
+        LogError("unhandled exception in handler", {{"path", req.path}, {"error", e.what()}});
+        return WithCors(req, ErrorResponse(500, "InternalServerError", "Internal Server Error"));
+      }
+    });
+  };
   std::unique_ptr<Server> server(new Server());
   server->impl_ = std::make_unique<Impl>();
   Impl& s = *server->impl_;
@@ -235,26 +368,57 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const Config& config) {
     ASSIGN_OR_RETURN(s.config.salt, LoadOrCreateSalt(config.data_dir));
   }
   ASSIGN_OR_RETURN(s.prices, PriceTable::FromEmbeddedDefaults());
-  ASSIGN_OR_RETURN(s.meta, OpenMetaStore(config));
-  ASSIGN_OR_RETURN(s.prompts, OpenSqlitePromptStore(config.data_dir + "/meta.db"));
-  ASSIGN_OR_RETURN(s.datasets, OpenSqliteDatasetStore(config.data_dir + "/meta.db"));
-  SqliteEventStoreOptions eopts;
-  eopts.path = config.data_dir + "/events.db";
-  ASSIGN_OR_RETURN(s.events, OpenSqliteEventStore(eopts, s.prices.get()));
-  s.auth = std::make_unique<ApiKeyAuthenticator>(*s.meta, s.config.salt);
   const std::string meta_path = config.data_dir + "/meta.db";
-  ASSIGN_OR_RETURN(s.score_configs, OpenSqliteScoreConfigStore(meta_path));
+  ASSIGN_OR_RETURN(std::shared_ptr<pg::Pool> pg_pool, OpenMetadataPool(config));
+  ASSIGN_OR_RETURN(s.meta, OpenMetadataStore<MetaStore>(pg_pool, &OpenPostgresMetaStore,
+                                                        &OpenSqliteMetaStore, meta_path));
+  ASSIGN_OR_RETURN(s.prompts, OpenMetadataStore<PromptStore>(pg_pool, &OpenPostgresPromptStore,
+                                                             &OpenSqlitePromptStore, meta_path));
+  ASSIGN_OR_RETURN(s.datasets, OpenMetadataStore<DatasetStore>(pg_pool, &OpenPostgresDatasetStore,
+                                                               &OpenSqliteDatasetStore, meta_path));
+  ASSIGN_OR_RETURN(s.events, OpenEventStore(config, s.prices.get()));
+  s.auth = std::make_unique<ApiKeyAuthenticator>(*s.meta, s.config.salt);
+  ASSIGN_OR_RETURN(s.score_configs,
+                   OpenMetadataStore<ScoreConfigStore>(pg_pool, &OpenPostgresScoreConfigStore,
+                                                       &OpenSqliteScoreConfigStore, meta_path));
   s.score_validator = std::make_unique<ScoreConfigValidator>(*s.score_configs);
-  ASSIGN_OR_RETURN(s.models, OpenSqliteModelStore(meta_path));
-  RETURN_IF_ERROR(LoadCustomModelPrices(*s.models, *s.prices));
-  ASSIGN_OR_RETURN(s.comments, OpenSqliteCommentStore(meta_path));
-  ASSIGN_OR_RETURN(s.annotation_queues, OpenSqliteAnnotationQueueStore(meta_path));
-  ASSIGN_OR_RETURN(s.llm_connections, OpenSqliteLlmConnectionStore(meta_path));
+  ASSIGN_OR_RETURN(s.models, OpenMetadataStore<ModelStore>(pg_pool, &OpenPostgresModelStore,
+                                                           &OpenSqliteModelStore, meta_path));
+  if (pg_pool) {
+    // Other processes create and delete models too: keep their prices current.
+    s.metadata_refresher = std::make_unique<MetadataRefresher>(
+        s.models.get(), s.prices.get(), std::chrono::seconds(config.metadata_refresh_seconds));
+    RETURN_IF_ERROR(s.metadata_refresher->Start());
+  } else {
+    RETURN_IF_ERROR(LoadCustomModelPrices(*s.models, *s.prices));
+  }
+  ASSIGN_OR_RETURN(s.comments, OpenMetadataStore<CommentStore>(pg_pool, &OpenPostgresCommentStore,
+                                                               &OpenSqliteCommentStore, meta_path));
+  ASSIGN_OR_RETURN(s.annotation_queues, OpenMetadataStore<AnnotationQueueStore>(
+                                            pg_pool, &OpenPostgresAnnotationQueueStore,
+                                            &OpenSqliteAnnotationQueueStore, meta_path));
+  ASSIGN_OR_RETURN(s.llm_connections,
+                   OpenMetadataStore<LlmConnectionStore>(pg_pool, &OpenPostgresLlmConnectionStore,
+                                                         &OpenSqliteLlmConnectionStore, meta_path));
   if (!config.encryption_key.empty()) {
     ASSIGN_OR_RETURN(s.cipher, SecretCipher::FromHexKey(config.encryption_key));
   }
 
   ASSIGN_OR_RETURN(s.ingestion, OpenIngestion(config, s.events.get()));
+  if (s.ingestion.redis) {
+    s.api_key_epoch = std::make_unique<RedisEpoch>(s.ingestion.redis.get(), "loupe:cache:api-keys");
+    s.auth->SetSharedEpoch(s.api_key_epoch.get());
+  }
+  if (config.role == Role::kWorker) {
+    // No API: the queue's health, where Langfuse's worker answers it.
+    IngestWorker* worker = s.ingestion.worker.get();
+    s.router.Add("GET", "/api/health",
+                 [worker](HttpRequest&, const PathParams&) { return WorkerHealth(*worker); });
+    make_http_server(s);
+    RETURN_IF_ERROR(s.http->Start());
+    LogInfo("loupe worker listening", {{"port", s.http->port()}});
+    return server;
+  }
   PublicApiDeps deps;
   deps.events = s.events.get();
   deps.ingest = s.ingestion.sink.get();
@@ -288,30 +452,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const Config& config) {
   media.data_dir = config.data_dir;
   media.public_url = s.config.public_url;
   media.blobs = std::move(media_blobs);
+  ASSIGN_OR_RETURN(media.store, OpenMetadataStore<MediaStore>(pg_pool, &OpenPostgresMediaStore,
+                                                              &OpenSqliteMediaStore, meta_path));
   RETURN_IF_ERROR(RegisterMediaApi(s.router, std::move(media)));
   RETURN_IF_ERROR(RegisterUi(
       s.router, {s.meta.get(), s.events.get(), s.auth.get(), config.data_dir, config.public_url,
                  s.prompts.get(), s.datasets.get(), s.score_configs.get(), s.models.get(),
                  s.prices.get(), s.llm_connections.get(), s.cipher ? &*s.cipher : nullptr}));
 
-  HttpServerOptions hopts;
-  hopts.bind_address = config.bind_address;
-  hopts.port = config.port;
-  hopts.worker_threads = config.http_threads;
-  hopts.io_threads = config.io_threads;
-  hopts.body_limit = BodyLimitFor;
-  Impl* impl = &s;
-  s.http = std::make_unique<HttpServer>(hopts, [impl](HttpRequest& req) -> HttpResponse {
-    if (req.method == "OPTIONS") return Preflight(req);
-    try {
-      return WithCors(req, impl->router.Dispatch(req));
-    } catch (const std::exception& e) {
-      // Handlers return Statuses; this is the last line of defence against a
-      // bug, which must not take the process down.
-      LogError("unhandled exception in handler", {{"path", req.path}, {"error", e.what()}});
-      return WithCors(req, ErrorResponse(500, "InternalServerError", "Internal Server Error"));
-    }
-  });
+  make_http_server(s);
   // Keys must exist before the first request can arrive.
   RETURN_IF_ERROR(Bootstrap(s.config, *s.meta, *s.auth, config.port));
   RETURN_IF_ERROR(s.http->Start());
@@ -360,6 +509,7 @@ void Server::Shutdown() {
   // After the listeners: what was acknowledged is in the queue, and the
   // worker finishes the round it is in before the store closes.
   if (impl_->ingestion.worker) impl_->ingestion.worker->Stop();
+  if (impl_->metadata_refresher) impl_->metadata_refresher->Stop();
   if (impl_->events) impl_->events->Close();
   if (impl_->prompts) impl_->prompts->Close();
   if (impl_->datasets) impl_->datasets->Close();

@@ -15,6 +15,7 @@
 #include "api/models_api.h"
 #include "api/responses.h"
 #include "common/hash.h"
+#include "common/json_parse.h"
 #include "common/log.h"
 #include "common/time_util.h"
 #include "query/filter.h"
@@ -114,11 +115,14 @@ json::object TraceRowJson(const TraceRecord& t) {
   return o;
 }
 
-std::optional<json::object> ParseBody(const HttpRequest& req) {
+absl::StatusOr<json::object> ParseBody(const HttpRequest& req) {
   boost::system::error_code ec;
-  json::value v = json::parse(req.body, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  return v.as_object();
+  json::value v = ParseJson(req.body, ec);
+  if (ec == boost::json::error::too_deep) {
+    return absl::InvalidArgumentError("Expected a JSON object body: " + JsonErrorMessage(ec) + ".");
+  }
+  if (ec || !v.is_object()) return absl::InvalidArgumentError("Expected a JSON object body.");
+  return std::move(v.as_object());
 }
 
 std::string StringField(const json::object& o, std::string_view key) {
@@ -602,7 +606,7 @@ class UiApi {
   HttpResponse SignIn(HttpRequest& req, const PathParams&) {
     if (!SameOrigin(req)) return UiError(403, "Forbidden", "Cross-site request refused.");
     auto body = ParseBody(req);
-    if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+    if (!body.ok()) return UiError(400, "InvalidRequest", std::string(body.status().message()));
     const std::string email = Lower(Trim(StringField(*body, "email")));
     const std::string password = StringField(*body, "password");
     if (email.empty() || password.empty()) {
@@ -647,7 +651,7 @@ class UiApi {
       return UiError(403, "SignUpDisabled", "Sign-up is disabled on this server.");
     }
     auto body = ParseBody(req);
-    if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+    if (!body.ok()) return UiError(400, "InvalidRequest", std::string(body.status().message()));
     UserRecord u;
     u.email = Lower(Trim(StringField(*body, "email")));
     u.name = Trim(StringField(*body, "name"));
@@ -774,7 +778,7 @@ class UiApi {
   HttpResponse UpdateAccount(HttpRequest& req, const PathParams&) {
     return WithCaller(req, [&](const Caller& c) {
       auto body = ParseBody(req);
-      if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+      if (!body.ok()) return UiError(400, "InvalidRequest", std::string(body.status().message()));
       UserRecord u = c.user;
       u.name = Trim(StringField(*body, "name"));
       if (u.name.empty() || u.name.size() > 200) {
@@ -794,7 +798,7 @@ class UiApi {
   HttpResponse ChangePassword(HttpRequest& req, const PathParams&) {
     return WithCaller(req, [&](const Caller& c) {
       auto body = ParseBody(req);
-      if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+      if (!body.ok()) return UiError(400, "InvalidRequest", std::string(body.status().message()));
       const std::string current = StringField(*body, "currentPassword");
       const std::string next = StringField(*body, "newPassword");
       if (next.size() < 8 || next.size() > 1024) {
@@ -831,7 +835,7 @@ class UiApi {
     if (!caller.ok()) return UiStatus(caller.status());
     if (!*caller) return Unauthenticated();
     auto body = ParseBody(req);
-    if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+    if (!body.ok()) return UiError(400, "InvalidRequest", std::string(body.status().message()));
     std::string name = Trim(StringField(*body, "name"));
     if (name.size() < 2 || name.size() > 60) {
       return UiError(400, "InvalidRequest", "The name needs 2 to 60 characters.");
@@ -865,7 +869,7 @@ class UiApi {
       return UiError(403, "Forbidden", "Only owners and admins can create projects.");
     }
     auto body = ParseBody(req);
-    if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+    if (!body.ok()) return UiError(400, "InvalidRequest", std::string(body.status().message()));
     std::string name = Trim(StringField(*body, "name"));
     if (name.size() < 2 || name.size() > 60) {
       return UiError(400, "InvalidRequest", "The name needs 2 to 60 characters.");
@@ -920,7 +924,7 @@ class UiApi {
       std::optional<std::string> note;
       if (!req.body.empty()) {
         auto body = ParseBody(req);
-        if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+        if (!body.ok()) return UiError(400, "InvalidRequest", std::string(body.status().message()));
         std::string n = Trim(StringField(*body, "note"));
         if (n.size() > 200) return UiError(400, "InvalidRequest", "The note is too long.");
         if (!n.empty()) note = n;
@@ -1007,7 +1011,7 @@ class UiApi {
   HttpResponse AddMember(HttpRequest& req, const PathParams& p) {
     return WithProject(req, p, Role::kAdmin, [&](const Caller& c, const ProjectAccess& a) {
       auto body = ParseBody(req);
-      if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+      if (!body.ok()) return UiError(400, "InvalidRequest", std::string(body.status().message()));
       const std::string email = Lower(Trim(StringField(*body, "email")));
       const std::string role_name = StringField(*body, "role");
       const Role role = ParseRole(role_name);
@@ -1112,7 +1116,10 @@ class UiApi {
                             TraceQuery* q, bool* truncated) {
     if (Trim(filter_json).empty()) return absl::OkStatus();
     boost::system::error_code ec;
-    json::value v = json::parse(filter_json, ec);
+    json::value v = ParseJson(filter_json, ec);
+    if (ec == boost::json::error::too_deep) {
+      return absl::InvalidArgumentError("filter: " + JsonErrorMessage(ec));
+    }
     if (ec || !v.is_array()) return absl::InvalidArgumentError("filter: expected a JSON array");
     json::array trace_conds, obs_conds;
     for (auto& c : v.as_array()) {
@@ -1646,7 +1653,7 @@ class UiApi {
   HttpResponse CreatePromptVersion(HttpRequest& req, const PathParams& p) {
     return WithProject(req, p, Role::kMember, [&](const Caller& c, const ProjectAccess& a) {
       auto body = ParseBody(req);
-      if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+      if (!body.ok()) return UiError(400, "InvalidRequest", std::string(body.status().message()));
       auto v = ParseNewPromptVersion(*body, c.user.email);
       if (!v.ok()) return UiStatus(v.status());
       auto created = d_.prompts->CreateVersion(a.project.id, *v);
@@ -1667,7 +1674,7 @@ class UiApi {
       auto version = IntParamOf(p.at("version"));
       if (!version) return UiError(400, "InvalidRequest", "The version must be a number.");
       auto body = ParseBody(req);
-      if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+      if (!body.ok()) return UiError(400, "InvalidRequest", std::string(body.status().message()));
       auto labels = PromptLabels(*body);
       if (!labels.ok()) return UiStatus(labels.status());
       if (labels->empty()) return UiError(400, "InvalidRequest", "Name at least one label.");
@@ -1955,7 +1962,7 @@ class UiApi {
   HttpResponse CreateModel(HttpRequest& req, const PathParams& p) {
     return WithProject(req, p, Role::kMember, [&](const Caller&, const ProjectAccess& a) {
       auto body = ParseBody(req);
-      if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+      if (!body.ok()) return UiError(400, "InvalidRequest", std::string(body.status().message()));
       return CreateModelInProject(ModelDeps(), a.project.id, *body);
     });
   }
@@ -1977,7 +1984,7 @@ class UiApi {
   HttpResponse UpsertLlmConnection(HttpRequest& req, const PathParams& p) {
     return WithProject(req, p, Role::kAdmin, [&](const Caller&, const ProjectAccess& a) {
       auto body = ParseBody(req);
-      if (!body) return UiError(400, "InvalidRequest", "Expected a JSON object body.");
+      if (!body.ok()) return UiError(400, "InvalidRequest", std::string(body.status().message()));
       return UpsertLlmConnectionInProject(ConnectionDeps(), a.project.id, *body);
     });
   }

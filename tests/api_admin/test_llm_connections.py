@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import subprocess
 
 import pytest
 
@@ -27,6 +28,18 @@ def put(api, status=None, **body):
 
 
 def stored_row(admin_server, connection_id):
+    """The stored (secret_key, extra_headers), read beside Loupe: from PostgreSQL
+    when the server keeps metadata there, else from meta.db."""
+    database_url = admin_server.extra_env.get("DATABASE_URL")
+    if database_url:
+        r = subprocess.run(["psql", database_url, "-v", "ON_ERROR_STOP=1", "-tA", "-F", "\t", "-c",
+                            "SELECT secret_key, coalesce(extra_headers, '') FROM loupe.llm_connections "
+                            f"WHERE id = '{connection_id}'"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        if not r.stdout.strip():
+            return None
+        secret, headers = r.stdout.rstrip("\n").split("\t")
+        return secret, headers or None
     db = sqlite3.connect(f"file:{admin_server.data_dir / 'meta.db'}?mode=ro", uri=True)
     try:
         return db.execute("SELECT secret_key, extra_headers FROM llm_connections WHERE id = ?",
@@ -148,3 +161,10 @@ def test_malformed_encryption_key_stops_the_server(server_factory):
     with pytest.raises(RuntimeError) as e:
         srv.start(timeout=10)
     assert "ENCRYPTION_KEY" in str(e.value)
+
+
+def test_display_key_keeps_multibyte_characters_whole(api):
+    # The display key is the last four characters, not bytes: a cut inside a
+    # character would be invalid UTF-8 (PostgreSQL refuses it outright).
+    r = put(api, 201, secretKey="sk-\u00e9\u00e9\u00e9\u00e9\U0001F600\u00fc")
+    assert r.json()["displaySecretKey"] == "...\u00e9\u00e9\U0001F600\u00fc"

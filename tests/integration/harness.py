@@ -36,10 +36,19 @@ SALT = "loupe-test-salt"
 AUTH_HINT = "Confirm that you've configured the correct host."
 
 # Metadata backend of every server the tests start. With LOUPE_TEST_PG_ADMIN_URL
-# (a PostgreSQL URL whose role may create databases; tests/run-postgres-mode.sh
+# (a PostgreSQL URL whose role may create databases; tests/run-scaleout-mode.sh
 # sets it) each LoupeServer gets a fresh database of its own as DATABASE_URL;
 # without it the servers keep metadata in the embedded meta.db.
 PG_ADMIN_URL = os.environ.get("LOUPE_TEST_PG_ADMIN_URL", "")
+
+
+# Event backend: with LOUPE_TEST_CLICKHOUSE_URL (and _USER, _PASSWORD) each
+# LoupeServer gets a fresh ClickHouse database of its own as CLICKHOUSE_DB.
+CLICKHOUSE_URL = os.environ.get("LOUPE_TEST_CLICKHOUSE_URL", "")
+
+
+def events_on_clickhouse() -> bool:
+    return bool(CLICKHOUSE_URL)
 
 
 def metadata_on_postgres() -> bool:
@@ -142,14 +151,24 @@ def event(type_: str, body: dict | None, *, timestamp: str | None = None, eid: s
 
 
 class LoupeServer:
-    """One `loupe serve` process. Use start()/stop(); restart() keeps the data dir."""
+    """One `loupe serve` (or `web` / `worker`: `command`) process. Use start()/stop();
+    restart() keeps the data dir."""
 
-    def __init__(self, data_dir: pathlib.Path, log_path: pathlib.Path, extra_env: dict | None = None):
+    def __init__(self, data_dir: pathlib.Path, log_path: pathlib.Path, extra_env: dict | None = None,
+                 command: str = "serve"):
+        self.command = command
         self.data_dir = pathlib.Path(data_dir)
         self.log_path = pathlib.Path(log_path)
         self.extra_env = dict(extra_env or {})
         if metadata_on_postgres() and "DATABASE_URL" not in self.extra_env:
             self.extra_env["DATABASE_URL"] = new_pg_database_url()
+        if events_on_clickhouse() and "CLICKHOUSE_URL" not in self.extra_env:
+            self.extra_env.update({
+                "CLICKHOUSE_URL": CLICKHOUSE_URL,
+                "CLICKHOUSE_USER": os.environ.get("LOUPE_TEST_CLICKHOUSE_USER", "default"),
+                "CLICKHOUSE_PASSWORD": os.environ.get("LOUPE_TEST_CLICKHOUSE_PASSWORD", ""),
+                "CLICKHOUSE_DB": f"loupe_it_{uuid.uuid4().hex[:12]}",
+            })
         self.port = 0
         self.proc: subprocess.Popen | None = None
         self._log = None
@@ -186,9 +205,9 @@ class LoupeServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self._log = open(self.log_path, "ab")
-        self._log.write(f"\n===== starting {binary} serve on port {self.port} =====\n".encode())
+        self._log.write(f"\n===== starting {binary} {self.command} on port {self.port} =====\n".encode())
         self._log.flush()
-        self.proc = subprocess.Popen([str(binary), "serve"], env=self.env(), stdout=self._log,
+        self.proc = subprocess.Popen([str(binary), self.command], env=self.env(), stdout=self._log,
                                      stderr=subprocess.STDOUT, cwd=str(self.data_dir))
         deadline = time.monotonic() + timeout
         last_err: Exception | None = None
@@ -196,7 +215,8 @@ class LoupeServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"loupe exited with {self.proc.returncode} during startup:\n{self.log_tail()}")
             try:
-                r = requests.get(self.url + "/api/public/health", timeout=1)
+                health = "/api/health" if self.command == "worker" else "/api/public/health"
+                r = requests.get(self.url + health, timeout=1)
                 if r.status_code == 200:
                     return self
                 last_err = RuntimeError(f"health returned {r.status_code}: {r.text[:200]}")

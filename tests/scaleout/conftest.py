@@ -11,6 +11,7 @@ import os
 import pathlib
 import subprocess
 import tempfile
+import time
 import urllib.parse
 import uuid
 
@@ -199,3 +200,63 @@ def redis_service() -> RedisService:
     yield svc
     subprocess.run([str(ROOT / "scripts" / "stop-services.sh"), "--purge"], env=svc._env(),
                    capture_output=True, timeout=120)
+
+
+@dataclasses.dataclass
+class ClickHouseService:
+    """The real ClickHouse engine (chdb, from PyPI) behind tests/support/chdb_front.py,
+    which speaks ClickHouse's HTTP interface. stop() and start() stop and restart
+    it on the same port and data."""
+    port: int
+    data: pathlib.Path
+    user: str
+    password: str
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self, database: str) -> dict:
+        """CLICKHOUSE_* for a Loupe process."""
+        return {"CLICKHOUSE_URL": self.url, "CLICKHOUSE_USER": self.user,
+                "CLICKHOUSE_PASSWORD": self.password, "CLICKHOUSE_DB": database}
+
+    def start(self) -> None:
+        import sys
+        import requests
+        log = open(self.data.parent / "chdb-front.log", "ab")
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "support" / "chdb_front.py"),
+                                      "--data", str(self.data), "--port", str(self.port), "--user", self.user,
+                                      "--password", self.password],
+                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "chdb front exited: see " + str(self.data.parent / "chdb-front.log")
+            try:
+                if requests.get(self.url + "/ping", timeout=2).text == "Ok.\n":
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("chdb front did not answer /ping within 120 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def clickhouse_service(tmp_path_factory) -> ClickHouseService:
+    """A private ClickHouse for one test (tests stop and restart it)."""
+    base = tmp_path_factory.mktemp("clickhouse")
+    svc = ClickHouseService(port=free_port(), data=base / "db", user="loupe",
+                            password="ch-" + uuid.uuid4().hex[:10])
+    svc.start()
+    yield svc
+    svc.stop()

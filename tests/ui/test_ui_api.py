@@ -397,6 +397,28 @@ def test_trace_detail_is_compact_and_observation_detail_has_io(ui_client, seeded
     assert ui_client.get(f"/api/ui/projects/{PROJECT_ID}/traces/nope").status_code == 404
 
 
+def test_deeply_nested_values_show_and_too_deep_requests_are_refused(ui_client, ui_server):
+    ui_client.sign_in()
+    deep: object = {"leaf": 1}
+    for i in range(200):
+        deep = [deep] if i % 2 else {"k": deep}
+    tid, sid = uid("deep-trace"), uid("deep-span")
+    ingest(ui_server.url, [event("trace-create", {"id": tid, "input": deep, "metadata": {"deep": deep}}),
+                           event("span-create", {"id": sid, "traceId": tid, "output": deep})])
+    d = ui_client.get(f"/api/ui/projects/{PROJECT_ID}/traces/{tid}")
+    assert d.status_code == 200, d.text
+    assert d.json()["trace"]["input"] == deep
+    o = ui_client.get(f"/api/ui/projects/{PROJECT_ID}/observations/{sid}")
+    assert o.status_code == 200, o.text
+    assert o.json()["output"] == deep
+    too_deep = "[" * 300 + "]" * 300
+    r = ui_client.get(f"/api/ui/projects/{PROJECT_ID}/traces?filter={urllib.parse.quote(too_deep)}")
+    assert r.status_code == 400 and "JSON nested deeper than 256 levels" in r.json()["message"], r.text
+    r = UiClient(ui_server.url).post("/api/ui/auth/sign-up", {"email": "deep@x.io", "password": "12345678",
+                                                                "name": json.loads(too_deep)})
+    assert r.status_code == 400 and "JSON nested deeper than 256 levels" in r.json()["message"], r.text
+
+
 def test_sessions_users_and_metrics(ui_client, seeded):
     ui_client.sign_in()
     env = seeded["env"]

@@ -116,7 +116,7 @@ OrganizationRecord ReadOrgWithoutMetadata(const pg::Row& r) {
 
 class PgMetaStore final : public MetaStore {
  public:
-  explicit PgMetaStore(std::unique_ptr<pg::Pool> pool) : pool_(std::move(pool)) {}
+  explicit PgMetaStore(std::shared_ptr<pg::Pool> pool) : pool_(std::move(pool)) {}
 
   absl::Status UpsertOrganization(const OrganizationRecord& org) override {
     return Exec(
@@ -660,13 +660,17 @@ class PgMetaStore final : public MetaStore {
     return pool_->With([&](Conn& c) { return c.InTransaction([&] { return body(c); }); });
   }
 
-  std::unique_ptr<pg::Pool> pool_;
+  std::shared_ptr<pg::Pool> pool_;
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MetaStore>> OpenPostgresMetaStore(const std::string& database_url) {
   ASSIGN_OR_RETURN(std::unique_ptr<pg::Pool> pool, pg::Pool::Open({database_url}));
+  return OpenPostgresMetaStore(std::shared_ptr<pg::Pool>(std::move(pool)));
+}
+
+absl::StatusOr<std::unique_ptr<MetaStore>> OpenPostgresMetaStore(std::shared_ptr<pg::Pool> pool) {
   RETURN_IF_ERROR(pg::ApplyMigrations(*pool, "meta", Migrations()));
   return std::unique_ptr<MetaStore>(new PgMetaStore(std::move(pool)));
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "boost/json.hpp"
+#include "common/json_parse.h"
 
 namespace loupe::sqlite {
 
@@ -20,7 +21,7 @@ inline std::string StringsToJson(const std::vector<std::string>& values) {
 inline std::vector<std::string> StringsFromJson(const std::string& text) {
   std::vector<std::string> out;
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(text, ec);
+  boost::json::value v = ParseStoredJson(text, ec);
   if (ec || !v.is_array()) return out;
   for (const boost::json::value& e : v.get_array()) {
     if (e.is_string()) out.emplace_back(e.get_string());

@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "common/hash.h"
+#include "common/json_parse.h"
 #include "common/status_macros.h"
 #include "common/time_util.h"
 #include "storage/sqlite/schema.h"
@@ -98,7 +99,7 @@ std::optional<std::string> JsonText(const json::value& v) {
 json::value ParseJsonText(const std::optional<std::string>& text) {
   if (!text) return nullptr;
   boost::system::error_code ec;
-  json::value v = json::parse(*text, ec);
+  json::value v = ParseStoredJson(*text, ec);
   return ec ? json::value(nullptr) : v;
 }
 

@@ -1331,14 +1331,18 @@ class SqliteEventStore final : public EventStore {
       bool cost = m.measure == "totalCost" && m.aggregation == "sum";
       if (!row_count && !cost) return false;
     }
+    // The rollup has a row only for traces with a user: without the
+    // "userId is not null" filter, traces without one would be missing.
+    bool users_only = false;
     for (const auto& f : q.filters) {
       bool environment =
           f.column == "environment" &&
           ((f.type == FilterType::kString && f.op == "=") || f.type == FilterType::kStringOptions);
       bool has_user = f.column == "userId" && f.type == FilterType::kNull && f.op == "is not null";
       if (!environment && !has_user) return false;
+      users_only = users_only || has_user;
     }
-    return true;
+    return users_only;
   }
 
   // Adds the daily user rollups of [from_ms, to_ms) (whole days) to `agg`.

@@ -3,6 +3,7 @@
 #include <mutex>
 #include <utility>
 
+#include "common/json_parse.h"
 #include "common/status_macros.h"
 #include "storage/pricing_tier_json.h"
 #include "storage/sqlite/schema.h"
@@ -60,7 +61,7 @@ absl::StatusOr<ModelPrice> ReadRow(const Stmt& st) {
   m.tokenizer_id = st.OptText(6).value_or("");
   m.tokenizer_config_json = st.OptText(7).value_or("");
   boost::system::error_code ec;
-  json::value tiers = json::parse(st.Text(8), ec);
+  json::value tiers = ParseStoredJson(st.Text(8), ec);
   if (ec) return absl::DataLossError("models: unreadable pricing tiers of model " + m.id);
   ASSIGN_OR_RETURN(m.tiers, PricingTiersFromJson(tiers));
   m.created_at_ms = st.Int(9);

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "common/hash.h"
+#include "common/json_parse.h"
 #include "common/status_macros.h"
 #include "common/time_util.h"
 #include "storage/sqlite/schema.h"
@@ -69,7 +70,7 @@ constexpr size_t kMaxCachedReadsPerProject = 20000;
 
 json::value ParseStored(const std::string& text) {
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::value v = ParseStoredJson(text, ec);
   return ec ? json::value(nullptr) : v;
 }
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "boost/json.hpp"
+#include "common/json_parse.h"
 #include "common/status_macros.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
@@ -66,7 +67,7 @@ std::optional<std::vector<ScoreConfigCategory>> CategoriesFromJson(
     const std::optional<std::string>& text) {
   if (!text) return std::nullopt;
   boost::system::error_code ec;
-  json::value v = json::parse(*text, ec);
+  json::value v = ParseStoredJson(*text, ec);
   const json::array* arr = ec ? nullptr : v.if_array();
   if (!arr) return std::nullopt;
   std::vector<ScoreConfigCategory> out;
