@@ -22,10 +22,11 @@ run: build
 unit-test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
-# Every black-box suite, then again with metadata on a real PostgreSQL.
+# Every black-box suite embedded, then again on the scale-out backends:
+# metadata in a real PostgreSQL, events in ClickHouse (chdb).
 integration-test: build
 	@tests/run-integration.sh
-	@tests/run-scaleout-mode.sh
+	@tests/run-scaleout-mode.sh --clickhouse
 
 test: build format-check unit-test fuzz-build integration-test
 

@@ -145,7 +145,14 @@ async function main() {
     await page.fill("[data-testid=score-filter-value]", "1");
     await page.click("[data-testid=score-filter-apply]");
     await page.waitForFunction(() => new URL(location.href).searchParams.get("operator") === "<");
-    await page.waitForSelector("[data-testid=scores-table] tbody tr[data-score='exact_match']");
+    // The table keeps the unfiltered rows until the filtered page arrives:
+    // wait for that page (or time out and report what is shown).
+    await page
+      .waitForFunction(() => {
+        const rows = [...document.querySelectorAll("[data-testid=scores-table] tbody tr[data-score]")];
+        return rows.length === 1 && rows[0].dataset.score === "exact_match";
+      }, null, { timeout: 15000 })
+      .catch(() => {});
     const names = await page.$$eval("[data-testid=scores-table] tbody tr[data-score]", (els) => els.map((e) => e.dataset.score));
     expect(names.length === 1 && names[0] === "exact_match", `one failing score: ${names}`);
     await shot("28-scores");
