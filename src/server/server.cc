@@ -28,7 +28,9 @@
 #include "api/score_config_validator.h"
 #include "api/score_configs_api.h"
 #include "auth/api_key_auth.h"
+#include "blob/local_blob_store.h"
 #include "blob/s3_blob_store.h"
+#include "blob/url_signer.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/status_macros.h"
@@ -97,9 +99,6 @@ absl::StatusOr<std::string> LoadOrCreateSalt(const std::string& data_dir) {
 // starts so that a wrong setting stops it with one line naming the variable;
 // null when media stays in the data dir.
 absl::StatusOr<std::unique_ptr<BlobStore>> OpenMediaBlobStore(const Config& config) {
-  if (config.s3_batch_export) {
-    LogInfo("LANGFUSE_S3_BATCH_EXPORT_ENABLED is set; batch exports to S3 are not available yet");
-  }
   if (!config.s3_media) return nullptr;
   const auto with_context = [](const absl::Status& s) {
     return absl::Status(s.code(), "media storage (S3): " + std::string(s.message()));
@@ -113,6 +112,34 @@ absl::StatusOr<std::unique_ptr<BlobStore>> OpenMediaBlobStore(const Config& conf
   LogInfo("media stored in S3",
           {{"bucket", config.s3_media->bucket}, {"objects", (*store)->ObjectUrl("media/")}});
   return std::unique_ptr<BlobStore>(*std::move(store));
+}
+
+// Where batch exports are written: the bucket of LANGFUSE_S3_BATCH_EXPORT_*
+// when enabled (checked before the server starts), else the data dir's blob
+// directory, whose files the server serves through signed links.
+absl::StatusOr<std::shared_ptr<BatchExportStorage>> OpenBatchExportStorage(const Config& config) {
+  std::unique_ptr<BlobStore> blobs;
+  if (config.s3_batch_export) {
+    const auto with_context = [](const absl::Status& s) {
+      return absl::Status(s.code(), "batch export storage (S3): " + std::string(s.message()));
+    };
+    auto store = S3BlobStore::Open(*config.s3_batch_export);
+    if (!store.ok()) return with_context(store.status());
+    if (absl::Status s = (*store)->CheckAccess(); !s.ok()) return with_context(s);
+    if (!config.s3_batch_export->sse.empty()) {
+      LogWarn("LANGFUSE_S3_BATCH_EXPORT_SSE is not applied; the bucket's default encryption is");
+    }
+    LogInfo("batch exports stored in S3", {{"bucket", config.s3_batch_export->bucket},
+                                           {"objects", (*store)->ObjectUrl("exports/")}});
+    blobs = *std::move(store);
+  } else {
+    ASSIGN_OR_RETURN(blobs, OpenLocalBlobStore(config.data_dir + "/blobs"));
+  }
+  ASSIGN_OR_RETURN(std::string secret,
+                   LoadOrCreateSecretFile(config.data_dir + "/batch_export_url_secret"));
+  auto storage = BatchExportStorage::Open(std::move(blobs), std::move(secret), config.public_url);
+  if (!storage.ok()) return storage.status();
+  return std::shared_ptr<BatchExportStorage>(*std::move(storage));
 }
 
 // The ingestion path and what it runs on.
@@ -455,10 +482,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const Config& config) {
   ASSIGN_OR_RETURN(media.store, OpenMetadataStore<MediaStore>(pg_pool, &OpenPostgresMediaStore,
                                                               &OpenSqliteMediaStore, meta_path));
   RETURN_IF_ERROR(RegisterMediaApi(s.router, std::move(media)));
+  ASSIGN_OR_RETURN(std::shared_ptr<BatchExportStorage> exports, OpenBatchExportStorage(config));
   RETURN_IF_ERROR(RegisterUi(
-      s.router, {s.meta.get(), s.events.get(), s.auth.get(), config.data_dir, config.public_url,
-                 s.prompts.get(), s.datasets.get(), s.score_configs.get(), s.models.get(),
-                 s.prices.get(), s.llm_connections.get(), s.cipher ? &*s.cipher : nullptr}));
+      s.router,
+      {s.meta.get(), s.events.get(), s.auth.get(), config.data_dir, config.public_url,
+       s.prompts.get(), s.datasets.get(), s.score_configs.get(), s.models.get(), s.prices.get(),
+       s.llm_connections.get(), s.cipher ? &*s.cipher : nullptr, std::move(exports)}));
 
   make_http_server(s);
   // Keys must exist before the first request can arrive.

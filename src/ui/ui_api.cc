@@ -17,6 +17,7 @@
 #include "common/hash.h"
 #include "common/json_parse.h"
 #include "common/log.h"
+#include "common/status_macros.h"
 #include "common/time_util.h"
 #include "query/filter.h"
 #include "query/metrics.h"
@@ -490,6 +491,8 @@ class UiApi {
     route("POST", "/api/ui/projects/{projectId}/llm-connections", &UiApi::UpsertLlmConnection);
     route("DELETE", "/api/ui/projects/{projectId}/llm-connections/{connectionId}",
           &UiApi::DeleteLlmConnection);
+    route("POST", "/api/ui/projects/{projectId}/batch-exports", &UiApi::CreateBatchExport);
+    route("GET", "/api/ui/batch-exports/download/{token}", &UiApi::DownloadBatchExport);
     r.SetFallback([self](HttpRequest& req, const PathParams&) { return self->Page(req); });
   }
 
@@ -1218,6 +1221,14 @@ class UiApi {
     return out;
   }
 
+  // The columns the trace list sorts by.
+  static bool TraceOrderColumn(const std::string& column) {
+    static const std::unordered_set<std::string> kOrder = {
+        "timestamp",   "name",      "userId",    "sessionId", "release", "version",
+        "environment", "createdAt", "updatedAt", "totalCost", "latency", "id"};
+    return kOrder.count(column) > 0;
+  }
+
   HttpResponse ListTraces(HttpRequest& req, const PathParams& p) {
     return WithProject(req, p, Role::kViewer, [&](const Caller&, const ProjectAccess& a) {
       auto t0 = std::chrono::steady_clock::now();
@@ -1225,10 +1236,7 @@ class UiApi {
       q.page.page = IntParam(req, "page", 1, 1000000).value_or(1);
       q.page.limit = IntParam(req, "limit", 1, 100).value_or(50);
       if (const std::string* ob = req.Query("orderBy"); ob && !ob->empty()) q.order_by = *ob;
-      static const std::unordered_set<std::string> kOrder = {
-          "timestamp",   "name",      "userId",    "sessionId", "release", "version",
-          "environment", "createdAt", "updatedAt", "totalCost", "latency", "id"};
-      if (!kOrder.count(q.order_by)) {
+      if (!TraceOrderColumn(q.order_by)) {
         return UiError(400, "InvalidRequest", "orderBy: unknown column " + q.order_by);
       }
       const std::string* order = req.Query("order");
@@ -1883,6 +1891,39 @@ class UiApi {
 
   // ---- scores
 
+  // The scores list's filters (name, source, dataType, traceId,
+  // datasetRunId, configId, userId, operator + value), each read by `opt`
+  // (absent or blank: nullopt) from the query string or an export's body.
+  template <typename Opt>
+  static absl::Status ScoreFilters(const Opt& opt, ScoreQuery* q) {
+    q->name = opt("name");
+    q->source = opt("source");
+    q->data_type = opt("dataType");
+    q->trace_id = opt("traceId");
+    q->dataset_run_id = opt("datasetRunId");
+    q->config_id = opt("configId");
+    q->user_id = opt("userId");
+    if (q->source && *q->source != "API" && *q->source != "EVAL" && *q->source != "ANNOTATION") {
+      return absl::InvalidArgumentError("source: API, EVAL or ANNOTATION");
+    }
+    if (q->data_type && *q->data_type != "NUMERIC" && *q->data_type != "CATEGORICAL" &&
+        *q->data_type != "BOOLEAN" && *q->data_type != "TEXT") {
+      return absl::InvalidArgumentError("dataType: NUMERIC, CATEGORICAL, BOOLEAN or TEXT");
+    }
+    if (auto op = opt("operator")) {
+      static const std::unordered_set<std::string> kOps = {"=", ">", "<", ">=", "<=", "!="};
+      if (!kOps.count(*op)) return absl::InvalidArgumentError("operator: = > < >= <= !=");
+      auto value = opt("value");
+      if (!value) return absl::InvalidArgumentError("value: a number is required");
+      char* end = nullptr;
+      double x = std::strtod(value->c_str(), &end);
+      if (*end != '\0') return absl::InvalidArgumentError("value: not a number");
+      q->value_operator = *op;
+      q->value = x;
+    }
+    return absl::OkStatus();
+  }
+
   HttpResponse ListScores(HttpRequest& req, const PathParams& p) {
     return WithProject(req, p, Role::kViewer, [&](const Caller&, const ProjectAccess& a) {
       ScoreQuery q;
@@ -1893,31 +1934,7 @@ class UiApi {
         if (!v || Trim(*v).empty()) return std::nullopt;
         return Trim(*v);
       };
-      q.name = opt("name");
-      q.source = opt("source");
-      q.data_type = opt("dataType");
-      q.trace_id = opt("traceId");
-      q.dataset_run_id = opt("datasetRunId");
-      q.config_id = opt("configId");
-      q.user_id = opt("userId");
-      if (q.source && *q.source != "API" && *q.source != "EVAL" && *q.source != "ANNOTATION") {
-        return UiError(400, "InvalidRequest", "source: API, EVAL or ANNOTATION");
-      }
-      if (q.data_type && *q.data_type != "NUMERIC" && *q.data_type != "CATEGORICAL" &&
-          *q.data_type != "BOOLEAN" && *q.data_type != "TEXT") {
-        return UiError(400, "InvalidRequest", "dataType: NUMERIC, CATEGORICAL, BOOLEAN or TEXT");
-      }
-      if (auto op = opt("operator")) {
-        static const std::unordered_set<std::string> kOps = {"=", ">", "<", ">=", "<=", "!="};
-        if (!kOps.count(*op)) return UiError(400, "InvalidRequest", "operator: = > < >= <= !=");
-        auto value = opt("value");
-        if (!value) return UiError(400, "InvalidRequest", "value: a number is required");
-        char* end = nullptr;
-        double x = std::strtod(value->c_str(), &end);
-        if (*end != '\0') return UiError(400, "InvalidRequest", "value: not a number");
-        q.value_operator = *op;
-        q.value = x;
-      }
+      if (absl::Status s = ScoreFilters(opt, &q); !s.ok()) return UiStatus(s);
       auto page = d_.events->ListScores(a.project.id, q);
       if (!page.ok()) return UiStatus(page.status());
       json::array rows;
@@ -1993,6 +2010,172 @@ class UiApi {
     return WithProject(req, p, Role::kAdmin, [&](const Caller&, const ProjectAccess& a) {
       return DeleteLlmConnectionOfProject(ConnectionDeps(), a.project.id, p.at("connectionId"));
     });
+  }
+
+  // ---- batch exports
+
+  // What an export wrote.
+  struct ExportFile {
+    std::string data;
+    int64_t rows = 0;
+    bool truncated = false;         // the row or byte limit cut it
+    bool filter_truncated = false;  // the level/model filter matched too many traces
+  };
+
+  bool ExportFull(const ExportFile& f) const {
+    const BatchExportSettings& limits = d_.exports->settings();
+    return f.rows >= limits.row_limit || static_cast<int64_t>(f.data.size()) >= limits.byte_limit;
+  }
+
+  // Writes the traces of the list's filters, order and text search, reading
+  // them 100 at a time, up to the limits. Rows that a concurrent write moves
+  // to a later page are written once.
+  absl::Status ExportTraces(const std::string& project_id, const json::object& body, bool csv,
+                            ExportFile* out) {
+    TraceQuery q;
+    if (std::string ob = StringField(body, "orderBy"); !ob.empty()) q.order_by = ob;
+    if (!TraceOrderColumn(q.order_by)) {
+      return absl::InvalidArgumentError("orderBy: unknown column " + q.order_by);
+    }
+    q.descending = StringField(body, "order") != "asc";
+    const std::string text = Trim(StringField(body, "search"));
+    if (text.size() > 500) return absl::InvalidArgumentError("search: at most 500 characters");
+    std::string filter;
+    if (const json::value* f = body.if_contains("filter"); f && !f->is_null()) {
+      filter = f->is_string() ? std::string(f->as_string()) : json::serialize(*f);
+    }
+    RETURN_IF_ERROR(TraceFilters(project_id, filter, &q, &out->filter_truncated));
+    if (csv) out->data = TraceCsvHeader();
+    std::unordered_set<std::string> seen;
+    constexpr int kPageSize = 100;
+    q.page.limit = kPageSize;
+    for (int page = 1; !out->truncated; ++page) {
+      q.page.page = page;
+      PageResult<TraceRecord> batch;
+      if (text.empty()) {
+        ASSIGN_OR_RETURN(batch, d_.events->ListTraces(project_id, q));
+      } else {
+        ASSIGN_OR_RETURN(TraceSearchResult found,
+                         d_.events->SearchTraces(project_id, q, {text, search_row_budget_}));
+        batch = std::move(found.page);
+      }
+      for (const TraceRecord& t : batch.items) {
+        if (!seen.insert(t.id).second) continue;
+        if (ExportFull(*out)) {
+          out->truncated = true;
+          break;
+        }
+        if (csv) {
+          out->data += TraceCsvRow(t);
+        } else {
+          ASSIGN_OR_RETURN(std::vector<std::string> obs,
+                           d_.events->ObservationIdsOfTrace(project_id, t.id));
+          ASSIGN_OR_RETURN(std::vector<ScoreRecord> scores,
+                           d_.events->ScoresOfTrace(project_id, t.id));
+          std::vector<std::string> score_ids;
+          for (const auto& sc : scores) score_ids.push_back(sc.id);
+          out->data += json::serialize(TraceWithDetailsJson(t, obs, score_ids, true, true));
+          out->data += '\n';
+        }
+        ++out->rows;
+      }
+      if (static_cast<int>(batch.items.size()) < kPageSize) break;
+    }
+    return absl::OkStatus();
+  }
+
+  // Writes the scores of the scores list's filters, newest first, 100 at a
+  // time through keyset paging (exact while scores are added).
+  absl::Status ExportScores(const std::string& project_id, const json::object& body, bool csv,
+                            ExportFile* out) {
+    ScoreQuery q;
+    auto opt = [&](const char* key) -> std::optional<std::string> {
+      const json::value* v = body.if_contains(key);
+      std::string text;
+      if (v && v->is_string()) text = Trim(std::string(v->as_string()));
+      if (v && v->is_number()) text = json::serialize(*v);
+      if (text.empty()) return std::nullopt;
+      return text;
+    };
+    RETURN_IF_ERROR(ScoreFilters(opt, &q));
+    if (csv) out->data = ScoreCsvHeader();
+    constexpr int kPageSize = 100;
+    q.page.limit = kPageSize;
+    q.keyset.enabled = true;
+    while (!out->truncated) {
+      ASSIGN_OR_RETURN(PageResult<ScoreRecord> batch, d_.events->ListScores(project_id, q));
+      for (const ScoreRecord& s : batch.items) {
+        if (ExportFull(*out)) {
+          out->truncated = true;
+          break;
+        }
+        out->data += csv ? ScoreCsvRow(s) : json::serialize(ScoreJson(s)) + "\n";
+        ++out->rows;
+      }
+      if (static_cast<int>(batch.items.size()) < kPageSize) break;
+      ListPosition next{batch.items.back().timestamp_ms, batch.items.back().id};
+      if (q.keyset.after && q.keyset.after->time_ms == next.time_ms &&
+          q.keyset.after->id == next.id) {
+        return absl::InternalError("score listing did not advance past its keyset position");
+      }
+      q.keyset.after = std::move(next);
+    }
+    return absl::OkStatus();
+  }
+
+  HttpResponse CreateBatchExport(HttpRequest& req, const PathParams& p) {
+    return WithProject(req, p, Role::kMember, [&](const Caller&, const ProjectAccess& a) {
+      if (!d_.exports) return UiError(503, "Unavailable", "Batch exports are not configured.");
+      auto body = ParseBody(req);
+      if (!body.ok()) return UiStatus(body.status());
+      const std::string table = StringField(*body, "table");
+      if (table != "traces" && table != "scores") {
+        return UiError(400, "InvalidRequest",
+                       "table: expected 'traces' or 'scores', received '" + table + "'");
+      }
+      const std::string format = StringField(*body, "format");
+      if (format != "csv" && format != "jsonl") {
+        return UiError(400, "InvalidRequest",
+                       "format: expected 'csv' or 'jsonl', received '" + format + "'");
+      }
+      ExportFile file;
+      absl::Status written = table == "traces"
+                                 ? ExportTraces(a.project.id, *body, format == "csv", &file)
+                                 : ExportScores(a.project.id, *body, format == "csv", &file);
+      if (!written.ok()) return UiStatus(written);
+
+      const std::string id = NewUuid();
+      const std::string key = BatchExportStorage::KeyFor(a.project.id, id, format);
+      const std::string file_name = table + "-" + id + "." + format;
+      if (absl::Status s = d_.exports->Put(key, file.data); !s.ok()) return UiStatus(s);
+      auto link = d_.exports->Link(req, key, file_name);
+      if (!link.ok()) return UiStatus(link.status());
+      LogInfo("batch export written", {{"project_id", a.project.id},
+                                       {"export_id", id},
+                                       {"table", table},
+                                       {"format", format},
+                                       {"rows", file.rows},
+                                       {"bytes", static_cast<int64_t>(file.data.size())}});
+      json::object o;
+      o["id"] = id;
+      o["table"] = table;
+      o["format"] = format;
+      o["status"] = "completed";
+      o["rows"] = file.rows;
+      o["rowLimit"] = d_.exports->settings().row_limit;
+      o["truncated"] = file.truncated;
+      o["observationFilterTruncated"] = file.filter_truncated;
+      o["sizeBytes"] = static_cast<int64_t>(file.data.size());
+      o["fileName"] = file_name;
+      o["url"] = link->url;
+      o["expiresAt"] = FormatIsoMillis(link->expires_at_s * 1000);
+      return JsonResponse(201, o);
+    });
+  }
+
+  HttpResponse DownloadBatchExport(HttpRequest& req, const PathParams& p) {
+    if (!d_.exports) return UiError(404, "NotFound", "Batch exports are not configured.");
+    return d_.exports->Download(req, p);
   }
 
   UiDeps d_;

@@ -75,7 +75,15 @@
 //   POST /api/ui/projects/{projectId}/llm-connections, DELETE
 //        .../llm-connections/{id}: create or update by provider, as PUT
 //        /api/public/llm-connections (ADMIN and OWNER)
+//   POST /api/ui/projects/{projectId}/batch-exports {table: "traces"|"scores",
+//        format: "csv"|"jsonl", and that list's filters (traces: filter,
+//        orderBy, order, search; scores: name, source, dataType, traceId,
+//        ...)}: writes the file to the batch-export store and answers {id,
+//        status, rows, rowLimit, truncated, url, expiresAt} (MEMBER and
+//        above; see batch_export.h)
+//   GET  /api/ui/batch-exports/download/{token}  the file of a signed link
 
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -90,6 +98,7 @@
 #include "storage/model_store.h"
 #include "storage/prompt_store.h"
 #include "storage/score_config_store.h"
+#include "ui/batch_export.h"
 
 namespace loupe {
 
@@ -106,6 +115,8 @@ struct UiDeps {
   PriceTable* prices = nullptr;  // custom models are reloaded into it on change
   LlmConnectionStore* llm_connections = nullptr;
   const SecretCipher* cipher = nullptr;  // null when ENCRYPTION_KEY is not set
+  // Where batch exports are written; null disables them (503).
+  std::shared_ptr<BatchExportStorage> exports;
 };
 
 // Registers the UI routes and makes the UI the router's fallback. Fails when

@@ -213,6 +213,19 @@ async function main() {
     await page.waitForFunction(() => document.querySelectorAll("[data-testid=traces-table] tbody tr[data-trace-id]").length === 1);
     log("filter-by-level");
 
+    // Export the filtered view as JSON Lines: one line, the filtered trace.
+    await page.click("[data-testid=export-button]");
+    await page.click("[data-testid=export-format-jsonl]");
+    await page.click("[data-testid=export-start]");
+    await page.waitForSelector("[data-testid=export-link]");
+    const exportHref = await page.getAttribute("[data-testid=export-link]", "href");
+    const exported = await page.evaluate(async (href) => (await fetch(href)).text(), exportHref);
+    const exportedIds = exported.trim().split("\n").map((line) => JSON.parse(line).id);
+    expect(exportedIds.length === 1 && exportedIds[0] === sent.ragId, `export has the filtered trace: ${exportedIds}`);
+    await shot("04b-traces-export");
+    await page.click("[data-testid=export-button]");
+    log("export-filtered");
+
     // Search by name, then open the trace.
     await page.goto(`${BASE}/project/${newProject}/traces?q=rag-pip`);
     await page.waitForSelector(`tr[data-trace-id="${sent.ragId}"]`);

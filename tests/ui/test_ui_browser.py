@@ -52,7 +52,7 @@ def test_ui_in_a_browser(ui_server):
     report = "\n".join(lines) + "\n" + proc.stderr[-3000:]
     assert proc.returncode == 0 and not final.get("problems"), report
     steps = {json.loads(ln).get("step") for ln in lines[:-1]}
-    for step in ("sign-in", "create-project-and-key", "sdk-sent", "filter-by-level",
+    for step in ("sign-in", "create-project-and-key", "sdk-sent", "filter-by-level", "export-filtered",
                  "trace-tree-and-timeline", "chat-rendering", "session", "users", "dashboard",
                  "timings", "sign-up-and-setup", "sign-out"):
         assert step in steps, report

@@ -111,6 +111,20 @@ export interface TraceRow {
   scores: Record<string, ScoreAverage>;
 }
 
+export interface BatchExport {
+  id: string;
+  table: string;
+  format: "csv" | "jsonl";
+  status: string;
+  rows: number;
+  rowLimit: number;
+  truncated: boolean;
+  sizeBytes: number;
+  fileName: string;
+  url: string;
+  expiresAt: string;
+}
+
 export interface ScoreName {
   name: string;
   dataType: string;

@@ -2,7 +2,8 @@
 
 import { useState } from "preact/hooks";
 import { get, qs, type PageMeta, type ScoreConfig, type ScoreFull } from "../api";
-import type { Ctx } from "../app";
+import { canWrite, type Ctx } from "../app";
+import { ExportButton } from "../components/ExportButton";
 import { fmtNumber, fmtTime, truncate } from "../format";
 import { useLoad } from "../hooks";
 import { linkClick, setQuery, useLocation } from "../router";
@@ -21,12 +22,12 @@ export function Scores({ ctx }: { ctx: Ctx }) {
         <button class={tab === "scores" ? "on" : ""} onClick={() => setQuery({ tab: null })} data-testid="tab-scores">Scores</button>
         <button class={tab === "configs" ? "on" : ""} onClick={() => setQuery({ tab: "configs" })} data-testid="tab-configs">Score configs</button>
       </div>
-      {tab === "scores" ? <ScoreList pid={pid} /> : <ScoreConfigs pid={pid} />}
+      {tab === "scores" ? <ScoreList pid={pid} writer={canWrite(ctx.project.role)} /> : <ScoreConfigs pid={pid} />}
     </div>
   );
 }
 
-function ScoreList({ pid }: { pid: string }) {
+function ScoreList({ pid, writer }: { pid: string; writer: boolean }) {
   const loc = useLocation();
   const page = Math.max(1, Number(loc.query.get("page") ?? 1) || 1);
   const current: Record<string, string> = {};
@@ -75,6 +76,7 @@ function ScoreList({ pid }: { pid: string }) {
         {FILTER_KEYS.some((k) => current[k]) && (
           <button type="button" onClick={() => { setDraft({}); setQuery(Object.fromEntries([...FILTER_KEYS.map((k) => [k, null]), ["page", null]])); }}>Clear</button>
         )}
+        {writer && <ExportButton pid={pid} table="scores" params={current.operator && current.value ? current : { ...current, operator: "", value: "" }} />}
         {meta && <span class="muted">{meta.totalItems.toLocaleString()} {meta.totalItems === 1 ? "score" : "scores"}</span>}
       </form>
       {res.error && <div class="error" role="alert">{res.error}</div>}

@@ -1,7 +1,8 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { get, qs, type PageMeta, type ScoreAverage, type ScoreName, type TraceRow } from "../api";
-import type { Ctx } from "../app";
+import { canWrite, type Ctx } from "../app";
+import { ExportButton } from "../components/ExportButton";
 import { OPERATORS, TIME_RANGES, TRACE_FILTER_COLUMNS, columnOf, encodeFilters, isScoreColumn, parseFilters, searchModeOf, traceFilterParam, type Filter, type SearchMode } from "../filters";
 import { fmtCost, fmtDuration, fmtNumber, fmtTime, truncate } from "../format";
 import { useLoad } from "../hooks";
@@ -115,6 +116,9 @@ export function Traces({ ctx }: { ctx: Ctx }) {
         <SearchBox value={search} mode={searchMode} />
         <FilterBuilder filters={filters} scoreNames={names} />
         <ColumnPicker cols={cols} scoreNames={names} />
+        {canWrite(ctx.project.role) && (
+          <ExportButton pid={pid} table="traces" params={{ orderBy, order, filter: filterParam, search: textSearch }} />
+        )}
       </div>
       {meta?.observationFilterTruncated && (
         <div class="warn">The level/model filter matched more than 10,000 traces; only the most recent matches are listed.</div>
