@@ -928,6 +928,20 @@ class PgMediaStore final : public MediaStore, PgStore {
   explicit PgMediaStore(std::shared_ptr<pg::Pool> pool) : PgStore(std::move(pool)) {}
 
   absl::StatusOr<MediaRecord> CreateOrGet(const MediaRecord& m) override {
+    // Two inserts of one hash race on two unique indexes (the id derives
+    // from the hash): the one that loses on the primary key, not the
+    // conflict target, fails with a unique violation although the row now
+    // exists. Once the winner committed, a second try takes the upsert path.
+    absl::StatusOr<MediaRecord> got = TryCreateOrGet(m);
+    for (int attempt = 0; attempt < 3 && absl::IsAlreadyExists(got.status()); ++attempt) {
+      got = TryCreateOrGet(m);
+    }
+    if (!got.ok()) return UniqueAsInternal(got.status());
+    return got;
+  }
+
+  // One attempt; a unique violation comes back as kAlreadyExists.
+  absl::StatusOr<MediaRecord> TryCreateOrGet(const MediaRecord& m) {
     std::optional<MediaRecord> out;
     if (absl::Status done = Transaction([&](Conn& c) -> absl::Status {
           // The conflict target is the hash: the id is derived from it, so
@@ -960,7 +974,7 @@ WHERE media.uploaded_at IS NULL)sql",
           return absl::OkStatus();
         });
         !done.ok())
-      return UniqueAsInternal(done);
+      return done;
     return *std::move(out);
   }
 
