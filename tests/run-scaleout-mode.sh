@@ -31,10 +31,15 @@ PG_PORT="$(free_port)"
 export LOUPE_SERVICES_DIR="$BASE" PG_PORT
 CH_PID=
 
+# Keeps the tests' exit status: nothing here may fail (with `set -e`, a
+# failing command would end the script with its own status instead).
 cleanup() {
-  [[ -n "$CH_PID" ]] && kill "$CH_PID" 2> /dev/null && wait "$CH_PID" 2> /dev/null
+  if [[ -n "$CH_PID" ]]; then
+    kill "$CH_PID" 2> /dev/null || true
+    wait "$CH_PID" 2> /dev/null || true
+  fi
   "$ROOT/scripts/stop-services.sh" --purge > /dev/null 2>&1 || true
-  rm -rf "$BASE"
+  rm -rf "$BASE" || true
 }
 trap cleanup EXIT
 
