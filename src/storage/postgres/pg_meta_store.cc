@@ -152,6 +152,18 @@ class PgMetaStore final : public MetaStore {
   }
 
   absl::Status UpsertApiKey(const ApiKeyRecord& k) override {
+    // Processes starting together upsert the same init key: the id derives
+    // from the key, so the loser of the race can fail on the primary key
+    // rather than take the conflict path; once the winner committed, a second
+    // try updates the row.
+    absl::Status s = TryUpsertApiKey(k);
+    for (int attempt = 0; attempt < 3 && absl::IsAlreadyExists(s); ++attempt) {
+      s = TryUpsertApiKey(k);
+    }
+    return s;
+  }
+
+  absl::Status TryUpsertApiKey(const ApiKeyRecord& k) {
     return Exec(
         "INSERT INTO api_keys(id, public_key, fast_hashed_secret_key, display_secret_key, scope, "
         "project_id, org_id, note, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON "
