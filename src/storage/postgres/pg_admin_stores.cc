@@ -928,14 +928,9 @@ class PgMediaStore final : public MediaStore, PgStore {
   explicit PgMediaStore(std::shared_ptr<pg::Pool> pool) : PgStore(std::move(pool)) {}
 
   absl::StatusOr<MediaRecord> CreateOrGet(const MediaRecord& m) override {
-    // Two inserts of one hash race on two unique indexes (the id derives
-    // from the hash): the one that loses on the primary key, not the
-    // conflict target, fails with a unique violation although the row now
-    // exists. Once the winner committed, a second try takes the upsert path.
-    absl::StatusOr<MediaRecord> got = TryCreateOrGet(m);
-    for (int attempt = 0; attempt < 3 && absl::IsAlreadyExists(got.status()); ++attempt) {
-      got = TryCreateOrGet(m);
-    }
+    // Two inserts of one hash race on the primary key and the hash index
+    // (the id derives from the hash).
+    absl::StatusOr<MediaRecord> got = pg::RetryUniqueRace([&] { return TryCreateOrGet(m); });
     if (!got.ok()) return UniqueAsInternal(got.status());
     return got;
   }

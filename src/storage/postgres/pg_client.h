@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -136,6 +137,27 @@ class Pool {
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // connections idle and in use
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
+
+// Runs `attempt` (returning a Status or StatusOr) again, up to three more
+// times, while it fails with kAlreadyExists. For upserts racing on two unique
+// indexes (an id derived from the conflict target's key): the loser may fail
+// on the index that is not the conflict target, although the row exists once
+// the winner commits; a second try takes the upsert path.
+template <typename F>
+auto RetryUniqueRace(F attempt) -> decltype(attempt()) {
+  auto result = attempt();
+  for (int i = 0; i < 3; ++i) {
+    absl::Status status;
+    if constexpr (std::is_same_v<decltype(result), absl::Status>) {
+      status = result;
+    } else {
+      status = result.status();
+    }
+    if (status.code() != absl::StatusCode::kAlreadyExists) break;
+    result = attempt();
+  }
+  return result;
+}
 
 struct Migration {
   int version;

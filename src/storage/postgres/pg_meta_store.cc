@@ -152,15 +152,9 @@ class PgMetaStore final : public MetaStore {
   }
 
   absl::Status UpsertApiKey(const ApiKeyRecord& k) override {
-    // Processes starting together upsert the same init key: the id derives
-    // from the key, so the loser of the race can fail on the primary key
-    // rather than take the conflict path; once the winner committed, a second
-    // try updates the row.
-    absl::Status s = TryUpsertApiKey(k);
-    for (int attempt = 0; attempt < 3 && absl::IsAlreadyExists(s); ++attempt) {
-      s = TryUpsertApiKey(k);
-    }
-    return s;
+    // Processes starting together upsert the same init key (the id derives
+    // from the key, the conflict target is the public key).
+    return pg::RetryUniqueRace([&] { return TryUpsertApiKey(k); });
   }
 
   absl::Status TryUpsertApiKey(const ApiKeyRecord& k) {
