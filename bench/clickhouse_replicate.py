@@ -25,7 +25,7 @@ import urllib.request
 DAY_MS = 86_400_000
 ID_COLUMNS = {"id", "trace_id", "parent_observation_id", "observation_id", "session_id"}
 TIME_COLUMNS = {"timestamp", "start_time", "end_time", "completion_start_time", "created_at",
-                "updated_at"}
+                "updated_at", "min_start", "max_end"}
 
 
 def main() -> None:
@@ -58,7 +58,8 @@ def main() -> None:
     step_ms = 30 * DAY_MS // max(copies, 1)
     out = {"original_observations": have, "copies": copies}
     start = time.monotonic()
-    for table in ("traces", "observations", "scores"):
+    # trace_metrics: the per-trace summaries the write path keeps.
+    for table in ("traces", "observations", "scores", "trace_metrics"):
         cols = [r["name"] for r in sql(
             f"SELECT name FROM system.columns WHERE database = {quote(a.database)} AND table = "
             f"{quote(table)} ORDER BY position FORMAT JSONEachRow")]

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <map>
 #include <unordered_map>
 
 #include "api/json_views.h"
@@ -351,20 +352,24 @@ class PublicApi {
     }
     auto page = d_.events->ListTraces(auth->project_id, tq);
     if (!page.ok()) return StatusResponse(page.status());
+    std::vector<std::string> trace_ids;
+    for (const TraceRecord& t : page->items) trace_ids.push_back(t.id);
+    std::map<std::string, std::vector<std::string>> obs_of, scores_of;
+    if (observations) {
+      auto ids = d_.events->ObservationIdsOfTraces(auth->project_id, trace_ids);
+      if (!ids.ok()) return StatusResponse(ids.status());
+      obs_of = std::move(*ids);
+    }
+    if (scores) {
+      auto s = d_.events->ScoresOfTraces(auth->project_id, trace_ids);
+      if (!s.ok()) return StatusResponse(s.status());
+      for (const auto& [trace_id, list] : *s) {
+        for (const auto& sc : list) scores_of[trace_id].push_back(sc.id);
+      }
+    }
     json::array data;
     for (const TraceRecord& t : page->items) {
-      std::vector<std::string> obs_ids, score_ids;
-      if (observations) {
-        auto ids = d_.events->ObservationIdsOfTrace(auth->project_id, t.id);
-        if (!ids.ok()) return StatusResponse(ids.status());
-        obs_ids = std::move(*ids);
-      }
-      if (scores) {
-        auto s = d_.events->ScoresOfTrace(auth->project_id, t.id);
-        if (!s.ok()) return StatusResponse(s.status());
-        for (const auto& sc : *s) score_ids.push_back(sc.id);
-      }
-      data.push_back(TraceWithDetailsJson(t, obs_ids, score_ids, io, metrics));
+      data.push_back(TraceWithDetailsJson(t, obs_of[t.id], scores_of[t.id], io, metrics));
     }
     json::object body;
     body["data"] = std::move(data);

@@ -1266,12 +1266,16 @@ class UiApi {
         search_meta["rowBudget"] = search_row_budget_;
         search_meta["budgetReached"] = found->budget_reached;
       }
+      std::vector<std::string> ids;
+      for (const auto& t : page.items) ids.push_back(t.id);
+      auto scores = d_.events->ScoresOfTraces(a.project.id, ids);
+      if (!scores.ok()) return UiStatus(scores.status());
       json::array rows;
       for (const auto& t : page.items) {
         json::object row = TraceRowJson(t);
-        auto scores = d_.events->ScoresOfTrace(a.project.id, t.id);
-        if (!scores.ok()) return UiStatus(scores.status());
-        row["scores"] = ScoreAverages(*scores);
+        auto it = scores->find(t.id);
+        row["scores"] =
+            ScoreAverages(it == scores->end() ? std::vector<ScoreRecord>() : it->second);
         rows.push_back(std::move(row));
       }
       json::object o;
@@ -1757,12 +1761,17 @@ class UiApi {
                                                      const std::vector<DatasetRunItemRecord>& items,
                                                      const std::string& run_id) {
     std::vector<ScoreRecord> out;
+    std::vector<std::string> trace_ids;
     std::unordered_set<std::string> seen_traces;
     for (const auto& it : items) {
-      if (!seen_traces.insert(it.trace_id).second) continue;
-      auto scores = d_.events->ScoresOfTrace(project_id, it.trace_id);
-      if (!scores.ok()) return scores.status();
-      for (auto& s : *scores) out.push_back(std::move(s));
+      if (seen_traces.insert(it.trace_id).second) trace_ids.push_back(it.trace_id);
+    }
+    auto scores = d_.events->ScoresOfTraces(project_id, trace_ids);
+    if (!scores.ok()) return scores.status();
+    for (const std::string& id : trace_ids) {
+      auto found = scores->find(id);
+      if (found == scores->end()) continue;
+      for (auto& s : found->second) out.push_back(std::move(s));
     }
     ScoreQuery q;
     q.dataset_run_id = run_id;
@@ -2059,6 +2068,16 @@ class UiApi {
                          d_.events->SearchTraces(project_id, q, {text, search_row_budget_}));
         batch = std::move(found.page);
       }
+      std::map<std::string, std::vector<std::string>> obs_of, scores_of;
+      if (!csv) {
+        std::vector<std::string> ids;
+        for (const TraceRecord& t : batch.items) ids.push_back(t.id);
+        ASSIGN_OR_RETURN(obs_of, d_.events->ObservationIdsOfTraces(project_id, ids));
+        ASSIGN_OR_RETURN(auto scores, d_.events->ScoresOfTraces(project_id, ids));
+        for (const auto& [trace_id, list] : scores) {
+          for (const auto& sc : list) scores_of[trace_id].push_back(sc.id);
+        }
+      }
       for (const TraceRecord& t : batch.items) {
         if (!seen.insert(t.id).second) continue;
         if (ExportFull(*out)) {
@@ -2068,13 +2087,8 @@ class UiApi {
         if (csv) {
           out->data += TraceCsvRow(t);
         } else {
-          ASSIGN_OR_RETURN(std::vector<std::string> obs,
-                           d_.events->ObservationIdsOfTrace(project_id, t.id));
-          ASSIGN_OR_RETURN(std::vector<ScoreRecord> scores,
-                           d_.events->ScoresOfTrace(project_id, t.id));
-          std::vector<std::string> score_ids;
-          for (const auto& sc : scores) score_ids.push_back(sc.id);
-          out->data += json::serialize(TraceWithDetailsJson(t, obs, score_ids, true, true));
+          out->data +=
+              json::serialize(TraceWithDetailsJson(t, obs_of[t.id], scores_of[t.id], true, true));
           out->data += '\n';
         }
         ++out->rows;

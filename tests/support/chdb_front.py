@@ -17,6 +17,7 @@ a ClickHouse client can be tested against the real engine without a server:
           X-ClickHouse-Exception-Code header.
 
 Usage: python chdb_front.py --data DIR [--port 0] [--user default] [--password '']
+       [--query-log FILE]
 The listening port is printed on stdout as "PORT <n>" once the front is ready.
 """
 
@@ -27,6 +28,7 @@ import base64
 import re
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -49,17 +51,55 @@ _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Front:
-    def __init__(self, data_dir: str, user: str, password: str):
+    """One chdb session shared by every request thread.
+
+    Queries run concurrently, as on a ClickHouse server, while they use the
+    session's current database; a query for another database waits until the
+    running ones are done and then switches (USE is session-wide).
+    """
+
+    def __init__(self, data_dir: str, user: str, password: str, query_log: str | None = None):
         self.user = user
         self.password = password
-        self.lock = threading.Lock()
+        self.cond = threading.Condition()
+        self.current: str | None = None
+        self.running = 0
+        self.switch_waiting = 0
         self.session = chdb_session.Session(data_dir)
+        self.query_log = open(query_log, "a", buffering=1) if query_log else None
 
     def run(self, sql: str, database: str | None) -> bytes:
-        with self.lock:
-            self.session.query(f"USE `{database or 'default'}`")
+        database = database or "default"
+        with self.cond:
+            # A query waiting to switch holds back new queries of the current
+            # database, so a steady stream of them cannot starve it.
+            registered = False
+            while self.running > 0:
+                others_waiting = self.switch_waiting - (1 if registered else 0)
+                if self.current == database and others_waiting == 0:
+                    break
+                if not registered and self.current != database:
+                    self.switch_waiting += 1
+                    registered = True
+                self.cond.wait()
+            if registered:
+                self.switch_waiting -= 1
+            if self.current != database:
+                self.session.query(f"USE `{database}`")
+                self.current = database
+            self.running += 1
+        started = time.monotonic()
+        try:
             result = self.session.query(sql, "TabSeparated")
             return result.bytes() if result is not None else b""
+        finally:
+            if self.query_log:
+                ms = (time.monotonic() - started) * 1000
+                self.query_log.write(f"{ms:.1f}\t{' '.join(sql.split())[:400]}\n")
+            with self.cond:
+                self.running -= 1
+                if self.running == 0:
+                    self.cond.notify_all()
 
 
 def _exception_text(e: Exception) -> tuple[int, str]:
@@ -174,8 +214,9 @@ def main() -> int:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--user", default="default")
     ap.add_argument("--password", default="")
+    ap.add_argument("--query-log", help="append each query's duration (ms) and text to this file")
     args = ap.parse_args()
-    front = Front(args.data, args.user, args.password)
+    front = Front(args.data, args.user, args.password, args.query_log)
     server = ThreadingHTTPServer((args.host, args.port), make_handler(front))
     server.daemon_threads = True
     print(f"PORT {server.server_address[1]}", flush=True)

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -136,21 +137,66 @@ ORDER BY (project_id, id))"}},
        "observation input and output cost",
        {"ALTER TABLE observations ADD COLUMN IF NOT EXISTS input_cost Nullable(Float64), ADD "
         "COLUMN IF NOT EXISTS output_cost Nullable(Float64)"}},
+      // One narrow row per trace: the columns trace-level metrics filter
+      // and group by, with the trace's observation aggregates, kept by the
+      // write path (see RefreshTraceMetrics) so that trace lists and
+      // dashboards neither join traces to their observations nor aggregate
+      // every observation at read time. The backfill gives the traces
+      // written before version 0, below any version the write path sets.
+      {3,
+       "per-trace summaries with observation aggregates",
+       {R"(CREATE TABLE IF NOT EXISTS trace_metrics (
+  project_id String,
+  trace_id String,
+  timestamp Int64,
+  name Nullable(String),
+  user_id Nullable(String),
+  session_id Nullable(String),
+  release Nullable(String),
+  version Nullable(String),
+  environment LowCardinality(String),
+  tags Array(String),
+  observation_count Int64,
+  total_cost Float64,
+  total_tokens Nullable(Int64),
+  min_start Nullable(Int64),
+  max_end Nullable(Int64),
+  row_version UInt64,
+  is_deleted UInt8
+) ENGINE = ReplacingMergeTree(row_version, is_deleted)
+ORDER BY (project_id, trace_id))",
+        R"(INSERT INTO trace_metrics SELECT t.project_id, t.id, t.timestamp, t.name, t.user_id,
+  t.session_id, t.release, t.version, t.environment, t.tags, a.n, a.cost, a.tokens, a.min_start,
+  a.max_end, 0, 0
+FROM traces AS t FINAL LEFT JOIN (SELECT project_id, trace_id, count() AS n,
+  sum(ifNull(total_cost, 0)) AS cost, toNullable(sum(total_tokens)) AS tokens,
+  toNullable(min(start_time)) AS min_start, toNullable(max(ifNull(end_time, start_time))) AS max_end
+  FROM observations FINAL GROUP BY project_id, trace_id) AS a
+  ON a.project_id = t.project_id AND a.trace_id = t.id)"}},
   };
   return kMigrations;
 }
 
 constexpr const char* kTableByKind[] = {"traces", "observations", "scores"};
 
+// A trace's observation aggregates (kept at write time in trace_metrics) as
+// a_trace, a_count, a_cost, a_min_start, a_max_end, a_tokens; add " WHERE".
+// Traces without observations have no row.
+constexpr const char* kTraceMetricsSelect =
+    "SELECT trace_id AS a_trace, observation_count AS a_count, total_cost AS a_cost, min_start AS "
+    "a_min_start, max_end AS a_max_end, total_tokens AS a_tokens FROM trace_metrics FINAL";
+
 // IN lists are split so that no query exceeds ClickHouse's default
 // max_query_size (256 KiB).
 constexpr size_t kMaxListBytes = 128 * 1024;
 
-std::vector<std::vector<std::string>> Chunks(const std::vector<std::string>& ids) {
+// `max_bytes` is smaller for queries that name a chunk more than once.
+std::vector<std::vector<std::string>> Chunks(const std::vector<std::string>& ids,
+                                             size_t max_bytes = kMaxListBytes) {
   std::vector<std::vector<std::string>> out;
   size_t bytes = 0;
   for (const auto& id : ids) {
-    if (out.empty() || bytes + id.size() + 4 > kMaxListBytes) {
+    if (out.empty() || bytes + id.size() + 4 > max_bytes) {
       out.emplace_back();
       bytes = 0;
     }
@@ -448,21 +494,22 @@ std::string MonthOf(const std::string& time) {
 // range name are read.
 ChJoin TraceJoin(const std::string& on, const std::string& table) {
   return {"t", [on, table](const std::string& project_id, const std::string& range) {
-            return " LEFT JOIN (SELECT id AS t_id, name AS t_name, user_id AS t_user_id, "
-                   "session_id AS t_session_id FROM traces FINAL WHERE " +
-                   ProjectCondition(project_id) + " AND id IN (SELECT trace_id FROM " + table +
-                   " WHERE " + ProjectCondition(project_id) + range + ")) AS t ON t.t_id = " + on;
+            return " LEFT JOIN (SELECT trace_id AS t_id, name AS t_name, user_id AS t_user_id, "
+                   "session_id AS t_session_id FROM trace_metrics FINAL WHERE " +
+                   ProjectCondition(project_id) + " AND trace_id IN (SELECT trace_id FROM " +
+                   table + " WHERE " + ProjectCondition(project_id) + range +
+                   ")) AS t ON t.t_id = " + on;
           }};
 }
 
 const ChMetricsView& ChMetricsViewFor(MetricsView view) {
   static const ChMetricsView kTraces = {
-      " FROM traces AS t FINAL",
+      " FROM trace_metrics AS t FINAL",
       "t.project_id",
       "",
       "t.timestamp",
       "timestamp",
-      {{"id", {"t.id"}},
+      {{"id", {"t.trace_id"}},
        {"name", {"t.name"}},
        {"tags", {"t.tags", ChDimension::kJsonArray}},
        {"userId", {"t.user_id"}},
@@ -472,14 +519,14 @@ const ChMetricsView& ChMetricsViewFor(MetricsView view) {
        {"environment", {"t.environment"}},
        {"timestampMonth", {MonthOf("t.timestamp")}}},
       {{"count", {"1"}},
-       {"observationsCount", {"a.a_count"}},
+       {"observationsCount", {"t.observation_count"}},
        {"scoresCount", {"sc.sc_count"}},
        {"uniqueUserIds", {"t.user_id", true}},
        {"uniqueSessionIds", {"t.session_id", true}},
-       {"latency", {"(a.a_max_end - a.a_min_start)"}},
-       {"totalTokens", {"a.a_tokens"}},
-       {"totalCost", {"a.a_cost"}}},
-      {{"id", {"t.id"}},
+       {"latency", {"(t.max_end - t.min_start)"}},
+       {"totalTokens", {"t.total_tokens"}},
+       {"totalCost", {"t.total_cost"}}},
+      {{"id", {"t.trace_id"}},
        {"name", {"t.name"}},
        {"tags", {"t.tags", true}},
        {"userId", {"t.user_id"}},
@@ -488,22 +535,13 @@ const ChMetricsView& ChMetricsViewFor(MetricsView view) {
        {"version", {"t.version"}},
        {"environment", {"t.environment"}},
        {"timestamp", {"t.timestamp"}}},
-      {{"a",
-        [](const std::string& project_id, const std::string& range) {
-          return " LEFT JOIN (SELECT trace_id AS a_trace, count() AS a_count, "
-                 "sum(ifNull(total_cost, 0)) AS a_cost, toNullable(min(start_time)) AS "
-                 "a_min_start, toNullable(max(ifNull(end_time, start_time))) AS a_max_end, "
-                 "toNullable(sum(total_tokens)) AS a_tokens FROM observations FINAL WHERE " +
-                 ProjectCondition(project_id) + " AND trace_id IN (SELECT id FROM traces WHERE " +
-                 ProjectCondition(project_id) + range +
-                 ") GROUP BY trace_id) AS a ON a.a_trace = t.id";
-        }},
-       {"sc", [](const std::string& project_id, const std::string& range) {
+      {{"sc", [](const std::string& project_id, const std::string& range) {
           return " LEFT JOIN (SELECT assumeNotNull(trace_id) AS sc_trace, count() AS sc_count "
                  "FROM scores FINAL WHERE " +
-                 ProjectCondition(project_id) + " AND trace_id IN (SELECT id FROM traces WHERE " +
+                 ProjectCondition(project_id) +
+                 " AND trace_id IN (SELECT trace_id FROM trace_metrics WHERE " +
                  ProjectCondition(project_id) + range +
-                 ") GROUP BY trace_id) AS sc ON sc.sc_trace = t.id";
+                 ") GROUP BY trace_id) AS sc ON sc.sc_trace = t.trace_id";
         }}}};
   static const ChMetricsView kObservations = {
       " FROM observations AS o FINAL",
@@ -743,6 +781,7 @@ class ClickHouseEventStore final : public EventStore {
     const int64_t now_ms = NowMillis();
     const uint64_t now_us = static_cast<uint64_t>(NowMicros());
     std::string rows[3];
+    std::set<std::string> metric_traces;  // traces whose summary changes
     for (int kind = 0; kind < 3; ++kind) {
       if (by_kind[kind].empty()) continue;
       std::vector<std::string> ids;
@@ -757,6 +796,13 @@ class ClickHouseEventStore final : public EventStore {
           if (!it->second.deleted) {
             state = std::move(it->second.state);
             created_at = it->second.created_at;
+            // An observation can move to another trace (its first events
+            // had no trace id); the old one loses it.
+            if (kind == static_cast<int>(EntityKind::kObservation)) {
+              if (std::string old_trace = StoredTraceId(state); !old_trace.empty()) {
+                metric_traces.insert(std::move(old_trace));
+              }
+            }
           }
         }
         SortEvents(evs);
@@ -765,11 +811,15 @@ class ClickHouseEventStore final : public EventStore {
         switch (static_cast<EntityKind>(kind)) {
           case EntityKind::kTrace:
             row = TraceRow(MaterializeTrace(project_id, id, state, Payloads::kSkip));
+            metric_traces.insert(id);
             break;
-          case EntityKind::kObservation:
-            row = ObservationRow(
-                MaterializeObservation(project_id, id, &state, prices_, Payloads::kSkip));
+          case EntityKind::kObservation: {
+            ObservationRecord o =
+                MaterializeObservation(project_id, id, &state, prices_, Payloads::kSkip);
+            metric_traces.insert(o.trace_id);
+            row = ObservationRow(o);
             break;
+          }
           case EntityKind::kScore:
             row = ScoreRow(MaterializeScore(project_id, id, state));
             break;
@@ -786,12 +836,66 @@ class ClickHouseEventStore final : public EventStore {
       }
     }
     // Observations and scores before traces: a trace listed by a reader
-    // already has the observations of its batch.
+    // already has the observations of its batch. Then the summaries of
+    // every trace the batch touched.
     for (EntityKind kind : {EntityKind::kObservation, EntityKind::kScore, EntityKind::kTrace}) {
       const int k = static_cast<int>(kind);
       RETURN_IF_ERROR(client_.Insert(kTableByKind[k], rows[k]));
     }
+    return RefreshTraceMetrics(project_id, metric_traces);
+  }
+
+  // Recomputes the trace_metrics rows of `trace_ids` from their stored
+  // trace and observations, after those were written. Whole values rather
+  // than deltas, so a batch written twice (a worker's retry) changes
+  // nothing. Writers racing on one trace (its trace and observations in
+  // different queue partitions) stay right: each takes its version after
+  // its own inserts returned, so the highest version is a recount that
+  // began after every insert before it, and sees them all. A trace that has
+  // no row (deleted, or only observations so far) gets a tombstone.
+  absl::Status RefreshTraceMetrics(const std::string& project_id,
+                                   const std::set<std::string>& trace_ids) {
+    if (trace_ids.empty()) return absl::OkStatus();
+    const std::vector<std::string> ids(trace_ids.begin(), trace_ids.end());
+    // The chunk is named four times in the query.
+    for (const auto& chunk : Chunks(ids, kMaxListBytes / 4)) {
+      const std::string version = std::to_string(NowMicros());
+      const std::string list = SqlList(chunk);
+      RETURN_IF_ERROR(client_.Execute(
+          "INSERT INTO trace_metrics SELECT " + SqlQuote(project_id) +
+          ", ids.trace_id, t.timestamp, t.name, t.user_id, t.session_id, t.release, t.version, "
+          "t.environment, t.tags, a.n, a.cost, a.tokens, a.min_start, a.max_end, " +
+          version + ", t.id = '' FROM (SELECT arrayJoin(" + ArrayLiteral(chunk) +
+          ") AS trace_id) AS ids LEFT JOIN (SELECT id, timestamp, name, user_id, session_id, "
+          "release, version, environment, tags FROM traces FINAL WHERE " +
+          ProjectIs(project_id) + " AND id IN " + list +
+          ") AS t ON t.id = ids.trace_id LEFT JOIN (SELECT trace_id, count() AS n, "
+          "sum(ifNull(total_cost, 0)) AS cost, toNullable(sum(total_tokens)) AS tokens, "
+          "toNullable(min(start_time)) AS min_start, toNullable(max(ifNull(end_time, "
+          "start_time))) AS max_end FROM observations FINAL WHERE " +
+          ProjectIs(project_id) + OfTraces("observations", project_id, list) +
+          " GROUP BY trace_id) AS a ON a.trace_id = ids.trace_id"));
+    }
     return absl::OkStatus();
+  }
+
+  // " AND ..." selecting the rows of `table` whose trace id is in `list`
+  // (an SqlList), for a FINAL read: the ids are found first without FINAL (a
+  // superset), so that the merged read goes by the primary key rather than
+  // through every granule near a match of the trace id index. Names `list`
+  // twice.
+  static std::string OfTraces(const char* table, const std::string& project_id,
+                              const std::string& list) {
+    return " AND id IN (SELECT id FROM " + std::string(table) + " WHERE " + ProjectIs(project_id) +
+           " AND trace_id IN " + list + ") AND trace_id IN " + list;
+  }
+
+  // The trace id a stored observation state resolves to ("" if none yet).
+  static std::string StoredTraceId(const EntityState& state) {
+    std::string id = state.GetString("traceId");
+    if (!id.empty()) return id;
+    const json::value* derived = state.derived().if_contains("traceId");
+    return derived && derived->is_string() ? std::string(derived->as_string()) : std::string();
   }
 
   absl::StatusOr<std::optional<TraceRecord>> GetTrace(const std::string& project_id,
@@ -809,11 +913,17 @@ class ClickHouseEventStore final : public EventStore {
     RETURN_IF_ERROR(CheckOpen());
     PageResult<TraceRecord> result;
     ASSIGN_OR_RETURN(TraceListing listing, TraceListingSql(project_id, q));
-    ASSIGN_OR_RETURN(auto count, client_.Query("SELECT count() AS n" + listing.count_from_where));
-    result.total_items = count.empty() ? 0 : ChInt(count.front(), "n");
-    ASSIGN_OR_RETURN(auto rows, client_.Query(std::string(kTraceColumns) + listing.from_where +
-                                              listing.order + Limit(q.page, false)));
-    ASSIGN_OR_RETURN(result.items, ReadTraces(project_id, rows));
+    // The total and the page are independent scans: run them side by side.
+    auto count_future = std::async(std::launch::async, [&] {
+      return client_.Query("SELECT count() AS n" + listing.count_from_where);
+    });
+    auto rows = client_.Query(std::string(kTraceColumns) + listing.from_where + listing.order +
+                              Limit(q.page, false));
+    auto count = count_future.get();
+    if (!count.ok()) return count.status();
+    if (!rows.ok()) return rows.status();
+    result.total_items = count->empty() ? 0 : ChInt(count->front(), "n");
+    ASSIGN_OR_RETURN(result.items, ReadTraces(project_id, *rows));
     return result;
   }
 
@@ -907,9 +1017,17 @@ class ClickHouseEventStore final : public EventStore {
         }
       }
     }
+    std::string metric_tombstones;
+    for (const std::string& id : ids) {
+      json::object row{{"project_id", project_id},  {"trace_id", id},
+                       {"observation_count", 0},    {"total_cost", 0},
+                       {"row_version", now_us + 1}, {"is_deleted", 1}};
+      metric_tombstones += json::serialize(row) + "\n";
+    }
     // Traces last: until they are gone, a failed delete stays visible.
-    for (int kind : {1, 2, 0})
-      RETURN_IF_ERROR(client_.Insert(kTableByKind[kind], tombstones[kind]));
+    for (int kind : {1, 2}) RETURN_IF_ERROR(client_.Insert(kTableByKind[kind], tombstones[kind]));
+    RETURN_IF_ERROR(client_.Insert("trace_metrics", metric_tombstones));
+    RETURN_IF_ERROR(client_.Insert("traces", tombstones[0]));
     return deleted;
   }
 
@@ -960,9 +1078,10 @@ class ClickHouseEventStore final : public EventStore {
   absl::StatusOr<std::vector<ObservationRecord>> ObservationsOfTrace(
       const std::string& project_id, const std::string& trace_id) override {
     RETURN_IF_ERROR(CheckOpen());
-    ASSIGN_OR_RETURN(auto rows, client_.Query(std::string(kObservationSelect) + " WHERE " +
-                                              ProjectIs(project_id) + " AND trace_id = " +
-                                              SqlQuote(trace_id) + kTraceOrder));
+    ASSIGN_OR_RETURN(
+        auto rows,
+        client_.Query(std::string(kObservationSelect) + " WHERE " + ProjectIs(project_id) +
+                      OfTraces("observations", project_id, SqlList({trace_id})) + kTraceOrder));
     std::vector<ObservationRecord> out;
     for (const auto& r : rows) {
       ASSIGN_OR_RETURN(auto rec, ReadObservation(project_id, r));
@@ -982,8 +1101,8 @@ class ClickHouseEventStore final : public EventStore {
                       "total_tokens, total_cost, environment, version, prompt_name, "
                       "prompt_version, created_at, updated_at, if(level IN ('WARNING', 'ERROR'), "
                       "state, '') AS outline_state FROM observations FINAL WHERE " +
-                      ProjectIs(project_id) + " AND trace_id = " + SqlQuote(trace_id) +
-                      kTraceOrder));
+                      ProjectIs(project_id) +
+                      OfTraces("observations", project_id, SqlList({trace_id})) + kTraceOrder));
     std::vector<ObservationRecord> out;
     for (const auto& r : rows) {
       ObservationRecord o;
@@ -1026,11 +1145,27 @@ class ClickHouseEventStore final : public EventStore {
   absl::StatusOr<std::vector<std::string>> ObservationIdsOfTrace(
       const std::string& project_id, const std::string& trace_id) override {
     RETURN_IF_ERROR(CheckOpen());
-    ASSIGN_OR_RETURN(auto rows, client_.Query("SELECT id FROM observations FINAL WHERE " +
-                                              ProjectIs(project_id) + " AND trace_id = " +
-                                              SqlQuote(trace_id) + kTraceOrder));
+    ASSIGN_OR_RETURN(
+        auto rows,
+        client_.Query("SELECT id FROM observations FINAL WHERE " + ProjectIs(project_id) +
+                      OfTraces("observations", project_id, SqlList({trace_id})) + kTraceOrder));
     std::vector<std::string> out;
     for (const auto& r : rows) out.push_back(ChString(r, "id"));
+    return out;
+  }
+
+  absl::StatusOr<std::map<std::string, std::vector<std::string>>> ObservationIdsOfTraces(
+      const std::string& project_id, const std::vector<std::string>& trace_ids) override {
+    RETURN_IF_ERROR(CheckOpen());
+    std::map<std::string, std::vector<std::string>> out;
+    for (const auto& chunk : Chunks(trace_ids, kMaxListBytes / 2)) {
+      ASSIGN_OR_RETURN(
+          auto rows,
+          client_.Query("SELECT trace_id, id FROM observations FINAL WHERE " +
+                        ProjectIs(project_id) +
+                        OfTraces("observations", project_id, SqlList(chunk)) + kTraceOrder));
+      for (const auto& r : rows) out[ChString(r, "trace_id")].push_back(ChString(r, "id"));
+    }
     return out;
   }
 
@@ -1088,12 +1223,31 @@ class ClickHouseEventStore final : public EventStore {
     return result;
   }
 
+  absl::StatusOr<std::map<std::string, std::vector<ScoreRecord>>> ScoresOfTraces(
+      const std::string& project_id, const std::vector<std::string>& trace_ids) override {
+    RETURN_IF_ERROR(CheckOpen());
+    std::map<std::string, std::vector<ScoreRecord>> out;
+    for (const auto& chunk : Chunks(trace_ids, kMaxListBytes / 2)) {
+      ASSIGN_OR_RETURN(
+          auto rows,
+          client_.Query("SELECT trace_id, id, created_at, updated_at, state FROM "
+                        "scores FINAL WHERE " +
+                        ProjectIs(project_id) + OfTraces("scores", project_id, SqlList(chunk)) +
+                        " ORDER BY timestamp, created_at, id"));
+      for (const auto& r : rows) {
+        ASSIGN_OR_RETURN(auto rec, ReadScore(project_id, r));
+        out[ChString(r, "trace_id")].push_back(std::move(rec));
+      }
+    }
+    return out;
+  }
+
   absl::StatusOr<std::vector<ScoreRecord>> ScoresOfTrace(const std::string& project_id,
                                                          const std::string& trace_id) override {
     RETURN_IF_ERROR(CheckOpen());
     ASSIGN_OR_RETURN(auto rows,
                      client_.Query(std::string(kScoreSelect) + " WHERE " + ProjectIs(project_id) +
-                                   " AND trace_id = " + SqlQuote(trace_id) +
+                                   OfTraces("scores", project_id, SqlList({trace_id})) +
                                    " ORDER BY timestamp, created_at, id"));
     std::vector<ScoreRecord> out;
     for (const auto& r : rows) {
@@ -1543,14 +1697,9 @@ class ClickHouseEventStore final : public EventStore {
   // (read without FINAL: a superset, as an old version only adds an id).
   static std::string ObservationAggregateJoin(const std::string& project_id,
                                               const std::string& trace_where) {
-    std::string sub =
-        "SELECT trace_id AS a_trace, count() AS a_count, sum(ifNull(total_cost, 0)) AS a_cost, "
-        "toNullable(min(start_time)) AS a_min_start, toNullable(max(ifNull(end_time, "
-        "start_time))) AS a_max_end, toNullable(sum(total_tokens)) AS a_tokens FROM observations "
-        "FINAL WHERE " +
-        ProjectIs(project_id);
+    std::string sub = std::string(kTraceMetricsSelect) + " WHERE " + ProjectIs(project_id);
     if (!trace_where.empty()) sub += " AND trace_id IN (SELECT id FROM traces" + trace_where + ")";
-    return " LEFT JOIN (" + sub + " GROUP BY trace_id) AS a ON a.a_trace = t.id";
+    return " LEFT JOIN (" + sub + ") AS a ON a.a_trace = t.id";
   }
 
   // The FROM, WHERE and ORDER BY of a trace listing. Filters and orders on
@@ -1751,17 +1900,14 @@ class ClickHouseEventStore final : public EventStore {
     std::map<std::string, TraceAggregate> aggregates;
     for (const auto& chunk : Chunks(ids)) {
       ASSIGN_OR_RETURN(auto agg,
-                       client_.Query("SELECT trace_id, count() AS n, sum(ifNull(total_cost, 0)) "
-                                     "AS cost, min(start_time) AS min_start, max(ifNull(end_time, "
-                                     "start_time)) AS max_end FROM observations FINAL WHERE " +
-                                     ProjectIs(project_id) + " AND trace_id IN " + SqlList(chunk) +
-                                     " GROUP BY trace_id"));
+                       client_.Query(std::string(kTraceMetricsSelect) + " WHERE " +
+                                     ProjectIs(project_id) + " AND trace_id IN " + SqlList(chunk)));
       for (const auto& a : agg) {
-        TraceAggregate& t = aggregates[ChString(a, "trace_id")];
-        t.count = ChInt(a, "n");
-        t.cost = ChDouble(a, "cost");
-        t.min_start = ChOptInt(a, "min_start");
-        t.max_end = ChOptInt(a, "max_end");
+        TraceAggregate& t = aggregates[ChString(a, "a_trace")];
+        t.count = ChInt(a, "a_count");
+        t.cost = ChDouble(a, "a_cost");
+        t.min_start = ChOptInt(a, "a_min_start");
+        t.max_end = ChOptInt(a, "a_max_end");
       }
     }
     for (TraceRecord& t : out) {

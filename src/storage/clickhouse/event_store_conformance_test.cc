@@ -875,6 +875,79 @@ TEST_P(EventStoreConformanceTest, TraceAggregateOrdersAndFilters) {
   EXPECT_EQ(Ids(page.items), (V{"td", "tb", "ta"}));
 }
 
+// Trace aggregates follow later writes of their observations: a cost
+// update, a later end, an observation that names its trace only in a later
+// event (it moves off the trace it was given), and a deleted trace.
+TEST_P(EventStoreConformanceTest, TraceAggregatesFollowObservationUpdates) {
+  Write({Ev("trace-create", kBase, {{"id", "ta"}, {"timestamp", FormatIsoMillis(kBase)}}),
+         Ev("trace-create", kBase, {{"id", "tb"}, {"timestamp", FormatIsoMillis(kBase + 1)}}),
+         Ev("generation-create", kBase,
+            {{"id", "g1"},
+             {"traceId", "ta"},
+             {"startTime", FormatIsoMillis(kBase)},
+             {"endTime", FormatIsoMillis(kBase + 100)},
+             {"costDetails", {{"total", 1.0}}}}),
+         Ev("span-create", kBase, {{"id", "loose"}, {"startTime", FormatIsoMillis(kBase + 5)}})});
+  auto ta = Trace("ta");
+  ASSERT_TRUE(ta);
+  EXPECT_EQ(ta->observation_count, 1);
+  EXPECT_EQ(ta->total_cost, 1.0);
+  EXPECT_EQ(ta->max_end_ms, kBase + 100);
+
+  Write({Ev("generation-update", kBase + 10,
+            {{"id", "g1"},
+             {"traceId", "ta"},
+             {"endTime", FormatIsoMillis(kBase + 900)},
+             {"costDetails", {{"total", 3.0}}}}),
+         Ev("span-update", kBase + 10, {{"id", "loose"}, {"traceId", "tb"}})});
+  ta = Trace("ta");
+  ASSERT_TRUE(ta);
+  EXPECT_EQ(ta->observation_count, 1);
+  EXPECT_EQ(ta->total_cost, 3.0);
+  EXPECT_EQ(ta->max_end_ms, kBase + 900);
+  auto tb = Trace("tb");
+  ASSERT_TRUE(tb);
+  EXPECT_EQ(tb->observation_count, 1);
+  EXPECT_EQ(tb->min_start_ms, kBase + 5);
+  // The trace the loose span was given at first has no observations left.
+  MetricsQuery traces_with_observations;
+  traces_with_observations.view = MetricsView::kTraces;
+  traces_with_observations.from_ms = kBase - 86400000;
+  traces_with_observations.to_ms = kBase + 86400000;
+  traces_with_observations.metrics = {{"observationsCount", "sum"}};
+  auto sums =
+      Same([&](EventStore& s) { return s.QueryMetrics(project_, traces_with_observations); });
+  ASSERT_TRUE(sums.ok());
+  TraceQuery by_cost;
+  by_cost.order_by = "totalCost";
+  EXPECT_EQ(Ids(Traces(by_cost).items), (std::vector<std::string>{"ta", "tb"}));
+
+  // The batch reads of a list page answer as the one-trace reads do.
+  Write({Ev("score-create", kBase + 20,
+            {{"id", "s1"}, {"traceId", "ta"}, {"name", "q"}, {"value", 1}}),
+         Ev("score-create", kBase + 21,
+            {{"id", "s2"}, {"traceId", "ta"}, {"name", "r"}, {"value", 2}})});
+  const std::vector<std::string> ids = {"ta", "tb", "t-none"};
+  for (EventStore* s : {store_.get(), ref_.get()}) {
+    auto obs = s->ObservationIdsOfTraces(project_, ids);
+    ASSERT_TRUE(obs.ok()) << obs.status();
+    EXPECT_EQ(*obs,
+              (std::map<std::string, std::vector<std::string>>{{"ta", {"g1"}}, {"tb", {"loose"}}}));
+    auto scores = s->ScoresOfTraces(project_, ids);
+    ASSERT_TRUE(scores.ok()) << scores.status();
+    ASSERT_EQ(scores->size(), 1u);
+    EXPECT_EQ(Ids(scores->at("ta")), (std::vector<std::string>{"s1", "s2"}));
+  }
+
+  for (EventStore* s : {store_.get(), ref_.get()})
+    ASSERT_TRUE(s->DeleteTraces(project_, {"ta"}).ok());
+  Write({Ev("trace-create", kBase + 50, {{"id", "ta"}})});
+  ta = Trace("ta");
+  ASSERT_TRUE(ta);
+  EXPECT_EQ(ta->observation_count, 0);
+  EXPECT_EQ(ta->total_cost, 0);
+}
+
 TEST_P(EventStoreConformanceTest, TraceTextSearch) {
   auto trace = [](const char* id, int64_t at, json::object fields) {
     fields["id"] = id;
