@@ -92,24 +92,27 @@ struct Mark {
 };
 
 // Spaces out the benchmark's own GETs: the next check may start after
-// max(interval, kReadCostFactor x the last GET's duration), so when reads get
-// slow (they grow with the store) they take at most ~1/kReadCostFactor of one
-// core away from ingestion instead of swamping it.
+// max(interval, cost_factor x the last GET's duration), so when reads get
+// slow (they grow with the store) they take at most ~1/cost_factor of one
+// core away from ingestion instead of swamping it (default 20; the
+// scale-out run, whose reads wait on ClickHouse rather than burn CPU, uses
+// a smaller factor to get enough probes).
 class ReadGate {
  public:
-  static constexpr int64_t kReadCostFactor = 20;
-  explicit ReadGate(int64_t interval_us) : interval_us_(interval_us) {}
+  ReadGate(int64_t interval_us, int64_t cost_factor)
+      : interval_us_(interval_us), cost_factor_(cost_factor) {}
   // True for the one caller that may check now.
   bool TryEnter(int64_t now_us) {
     int64_t next = next_us_.load();
     return now_us >= next && next_us_.compare_exchange_strong(next, INT64_MAX);
   }
   void Leave(int64_t now_us, int64_t get_us) {
-    next_us_ = now_us + std::max(interval_us_, kReadCostFactor * get_us);
+    next_us_ = now_us + std::max(interval_us_, cost_factor_ * get_us);
   }
 
  private:
   const int64_t interval_us_;
+  const int64_t cost_factor_;
   std::atomic<int64_t> next_us_{0};
 };
 
@@ -130,8 +133,8 @@ class LoadRun {
         band_(f.Int("band", 1000000)),
         server_pid_(static_cast<pid_t>(f.Int("server-pid", 0))),
         data_dir_(f.Str("data-dir")),
-        visible_gate_(f.Int("visible-interval-ms", 1000) * 1000),
-        probe_gate_(f.Int("probe-interval-ms", 1000) * 1000),
+        visible_gate_(f.Int("visible-interval-ms", 1000) * 1000, f.Int("read-cost-factor", 20)),
+        probe_gate_(f.Int("probe-interval-ms", 1000) * 1000, f.Int("read-cost-factor", 20)),
         seed_(static_cast<uint64_t>(f.Int("seed", 1))),
         rate_(f.Int("rate", 0)),
         timeline_path_(f.Str("timeline")) {}
