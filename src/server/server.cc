@@ -5,10 +5,12 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -168,6 +170,17 @@ absl::StatusOr<std::unique_ptr<EventStore>> OpenEventStore(const Config& config,
   }
   LogInfo("traces, observations and scores stored in ClickHouse",
           {{"database", config.clickhouse->database}});
+  // Variables of a Langfuse deployment that Loupe does not act on: say so
+  // rather than let a cluster setting look honored.
+  const char* cluster = std::getenv("CLICKHOUSE_CLUSTER_ENABLED");
+  if (cluster && std::string_view(cluster) == "true") {
+    LogWarn(
+        "CLICKHOUSE_CLUSTER_ENABLED=true is not supported: tables are created on the node "
+        "CLICKHOUSE_URL names, without ON CLUSTER or replicated engines");
+  }
+  if (const char* m = std::getenv("CLICKHOUSE_MIGRATION_URL"); m && *m) {
+    LogInfo("CLICKHOUSE_MIGRATION_URL is not used: migrations run over CLICKHOUSE_URL");
+  }
   return store;
 }
 

@@ -191,3 +191,17 @@ def test_wrong_or_unreachable_clickhouse_stops_the_start_with_one_line(server_fa
         [line] = [l for l in srv.log_tail().splitlines() if "failed to start" in l]
         assert "event storage (ClickHouse)" in line and words in line, line
         assert "badpw-9c1e" not in line
+
+
+def test_langfuse_cluster_variables_are_named_as_not_acted_on(server_factory, clickhouse_service):
+    """A Langfuse deployment's CLICKHOUSE_CLUSTER_ENABLED=true / CLICKHOUSE_MIGRATION_URL are not
+    silently taken as honored: the process starts on the single node and says so in its log."""
+    env = {**clickhouse_service.env("loupe_cluster_vars"), "CLICKHOUSE_CLUSTER_ENABLED": "true",
+           "CLICKHOUSE_MIGRATION_URL": "clickhouse://127.0.0.1:9000"}
+    srv = server_factory(extra_env=env)
+    log = srv.log_tail()
+    [warning] = [l for l in log.splitlines() if "CLICKHOUSE_CLUSTER_ENABLED=true is not supported" in l]
+    assert "without ON CLUSTER or replicated engines" in warning, warning
+    assert any("CLICKHOUSE_MIGRATION_URL is not used" in l for l in log.splitlines()), log
+    r = requests.get(srv.url + "/api/public/health", timeout=10)
+    assert r.status_code == 200, r.text
