@@ -181,7 +181,8 @@ constexpr const char* kTableByKind[] = {"traces", "observations", "scores"};
 
 // A trace's observation aggregates (kept at write time in trace_metrics) as
 // a_trace, a_count, a_cost, a_min_start, a_max_end, a_tokens; add " WHERE".
-// Traces without observations have no row.
+// Every stored trace has a row (count 0 and null times without
+// observations); observations of a trace not stored have none.
 constexpr const char* kTraceMetricsSelect =
     "SELECT trace_id AS a_trace, observation_count AS a_count, total_cost AS a_cost, min_start AS "
     "a_min_start, max_end AS a_max_end, total_tokens AS a_tokens FROM trace_metrics FINAL";
