@@ -6,8 +6,12 @@
 #           checks SigV4 signatures (header-signed and presigned requests)
 #   pg      PostgreSQL 15
 #   redis   Redis 7
+#   ch      ClickHouse 18.16, the only one Debian 12 packages: too old for the
+#           event store (it needs 23.2+; tests use the current engine through
+#           tests/support/chdb_front.py), started only when asked for, to check
+#           the ClickHouse client against the long-stable HTTP interface
 #
-#   scripts/start-services.sh [s3] [pg] [redis]    # no argument: all three
+#   scripts/start-services.sh [s3] [pg] [redis] [ch]   # no argument: s3, pg and redis
 #   scripts/stop-services.sh                       # stops what this started
 #
 # Missing Debian packages of the requested services are installed first
@@ -26,6 +30,7 @@
 #   MEMCACHED_PORT [51211]: Swift's internal servers
 #   PG_PORT [55432] (user postgres, trust auth, database langfuse)
 #   REDIS_PORT [56379]  REDIS_PASSWORD [testpass]
+#   CH_HTTP_PORT [58123]  CH_TCP_PORT [59000]  CH_PASSWORD [chpass] (user default)
 #
 # On success the last lines are the variables that point Loupe at the services.
 set -euo pipefail
@@ -44,6 +49,9 @@ MEMCACHED_PORT=${MEMCACHED_PORT:-51211}
 PG_PORT=${PG_PORT:-55432}
 REDIS_PORT=${REDIS_PORT:-56379}
 REDIS_PASSWORD=${REDIS_PASSWORD:-testpass}
+CH_HTTP_PORT=${CH_HTTP_PORT:-58123}
+CH_TCP_PORT=${CH_TCP_PORT:-59000}
+CH_PASSWORD=${CH_PASSWORD:-chpass}
 
 log() { printf '[start-services] %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -51,9 +59,9 @@ die() { log "$*"; exit 1; }
 SERVICES=()
 for a in "$@"; do
   case "$a" in
-    s3 | pg | redis) SERVICES+=("$a") ;;
+    s3 | pg | redis | ch) SERVICES+=("$a") ;;
     install) ;;  # accepted for compatibility: missing packages are always installed
-    *) die "unknown service '$a' (expected s3, pg or redis)" ;;
+    *) die "unknown service '$a' (expected s3, pg, redis or ch)" ;;
   esac
 done
 [[ ${#SERVICES[@]} -gt 0 ]] || SERVICES=(s3 pg redis)
@@ -101,6 +109,7 @@ PACKAGES=(curl)
 want s3 && PACKAGES+=(swift-proxy swift-account swift-container swift-object memcached python3)
 want pg && PACKAGES+=(postgresql-15)
 want redis && PACKAGES+=(redis-server)
+want ch && PACKAGES+=(clickhouse-server)
 install_missing "${PACKAGES[@]}"
 
 mkdir -p "$BASE/pids" "$BASE/logs"
@@ -266,9 +275,42 @@ start_redis() {
   wait_for redis 30 sh -c "redis-cli -h 127.0.0.1 -p $REDIS_PORT -a '$REDIS_PASSWORD' --no-auth-warning ping | grep -q PONG"
 }
 
+# --------------------------------------------------------------------------- ClickHouse 18.16
+# A private configuration (no /etc/clickhouse-server), loopback only, the
+# default user with a password.
+start_ch() {
+  local d=$BASE/ch
+  check_not_running ch
+  mkdir -p "$d"/{data,tmp,user_files,format_schemas}
+  cat >"$d/config.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>$BASE/logs/ch.log</log><errorlog>$BASE/logs/ch.err.log</errorlog><size>100M</size><count>2</count></logger>
+  <listen_host>127.0.0.1</listen_host><http_port>$CH_HTTP_PORT</http_port><tcp_port>$CH_TCP_PORT</tcp_port>
+  <max_connections>256</max_connections><keep_alive_timeout>3</keep_alive_timeout><max_concurrent_queries>50</max_concurrent_queries>
+  <mark_cache_size>268435456</mark_cache_size>
+  <path>$d/data/</path><tmp_path>$d/tmp/</tmp_path><user_files_path>$d/user_files/</user_files_path><format_schema_path>$d/format_schemas/</format_schema_path>
+  <users_config>users.xml</users_config><default_profile>default</default_profile><default_database>default</default_database>
+  <timezone>UTC</timezone><mlock_executable>false</mlock_executable>
+</yandex>
+EOF
+  cat >"$d/users.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
+  <users><default><password>$CH_PASSWORD</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
+</yandex>
+EOF
+  nohup /usr/sbin/clickhouse-server --config-file="$d/config.xml" >"$BASE/logs/ch.stdout.log" 2>&1 </dev/null &
+  echo $! >"$BASE/pids/ch.pid"
+  wait_for clickhouse 120 sh -c "curl -sf http://127.0.0.1:$CH_HTTP_PORT/ping | grep -q Ok"
+}
+
 want s3 && start_s3
 want pg && start_pg
 want redis && start_redis
+want ch && start_ch
 
 if want s3; then
   cat <<EOF
@@ -282,4 +324,9 @@ EOF
 fi
 want pg && echo "DATABASE_URL=postgresql://postgres@127.0.0.1:$PG_PORT/langfuse"
 want redis && echo "REDIS_CONNECTION_STRING=redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT"
+if want ch; then
+  echo "CLICKHOUSE_URL=http://127.0.0.1:$CH_HTTP_PORT"
+  echo "CLICKHOUSE_USER=default"
+  echo "CLICKHOUSE_PASSWORD=$CH_PASSWORD"
+fi
 exit 0

@@ -14,6 +14,7 @@ import tempfile
 import time
 import urllib.parse
 import uuid
+from typing import Callable
 
 import pytest
 
@@ -73,33 +74,41 @@ def _service_env(base: pathlib.Path, ports: dict) -> dict:
     return env
 
 
+def _start_service(name: str, base: pathlib.Path, ports: dict) -> tuple[dict, Callable[[], object]]:
+    """Runs scripts/start-services.sh NAME in `base` on `ports`; returns the
+    variables it printed and the command that stops it. Fails the test with
+    the service's logs when it cannot start."""
+    env = _service_env(base, ports)
+    stop = [str(ROOT / "scripts" / "stop-services.sh"), "--purge"]
+    try:
+        # The first run on a machine installs the Debian packages (Swift: about a minute).
+        r = subprocess.run([str(ROOT / "scripts" / "start-services.sh"), name], env=env,
+                           capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired as e:
+        subprocess.run(stop, env=env, capture_output=True)
+        pytest.fail(f"scripts/start-services.sh {name} timed out:\n{e.stdout}\n{e.stderr}")
+    if r.returncode != 0:
+        logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}"
+                         for p in sorted(base.glob("**/*.log")))
+        subprocess.run(stop, env=env, capture_output=True)
+        pytest.fail(f"scripts/start-services.sh {name} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}\n{logs}")
+    settings = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+    return settings, lambda: subprocess.run(stop, env=env, capture_output=True, timeout=120)
+
+
 @pytest.fixture(scope="session")
 def s3_service(tmp_root) -> S3Service:
     base = tmp_root / "services"
     ports = {"S3_PORT": free_port(), "SWIFT_OBJECT_PORT": free_port(), "SWIFT_CONTAINER_PORT": free_port(),
              "SWIFT_ACCOUNT_PORT": free_port(), "MEMCACHED_PORT": free_port()}
-    env = _service_env(base, ports)
-    stop = [str(ROOT / "scripts" / "stop-services.sh"), "--purge"]
-    try:
-        # The first run on a machine installs Swift (about a minute).
-        r = subprocess.run([str(ROOT / "scripts" / "start-services.sh"), "s3"], env=env,
-                           capture_output=True, text=True, timeout=900)
-    except subprocess.TimeoutExpired as e:
-        subprocess.run(stop, env=env, capture_output=True)
-        pytest.fail(f"scripts/start-services.sh s3 timed out:\n{e.stdout}\n{e.stderr}")
-    if r.returncode != 0:
-        logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}"
-                         for p in sorted((base / "logs").glob("*.log")))
-        subprocess.run(stop, env=env, capture_output=True)
-        pytest.fail(f"scripts/start-services.sh s3 failed ({r.returncode}):\n{r.stdout}\n{r.stderr}\n{logs}")
-    settings = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+    settings, stop = _start_service("s3", base, ports)
     svc = S3Service(port=ports["S3_PORT"], bucket=settings["LANGFUSE_S3_MEDIA_UPLOAD_BUCKET"],
                     region=settings["LANGFUSE_S3_MEDIA_UPLOAD_REGION"],
                     access_key=settings["LANGFUSE_S3_MEDIA_UPLOAD_ACCESS_KEY_ID"],
                     secret=settings["LANGFUSE_S3_MEDIA_UPLOAD_SECRET_ACCESS_KEY"],
                     netrc=base / "swift" / "s3.netrc")
     yield svc
-    subprocess.run(stop, env=env, capture_output=True, timeout=120)
+    stop()
 
 
 @dataclasses.dataclass
@@ -142,21 +151,9 @@ def pg_service() -> PgService:
     base = pathlib.Path(tempfile.mkdtemp(prefix="loupe-pg-"))
     base.chmod(0o755)
     port = free_port()
-    env = _service_env(base, {"PG_PORT": port})
-    stop = [str(ROOT / "scripts" / "stop-services.sh"), "--purge"]
-    try:
-        r = subprocess.run([str(ROOT / "scripts" / "start-services.sh"), "pg"], env=env,
-                           capture_output=True, text=True, timeout=900)
-    except subprocess.TimeoutExpired as e:
-        subprocess.run(stop, env=env, capture_output=True)
-        pytest.fail(f"scripts/start-services.sh pg timed out:\n{e.stdout}\n{e.stderr}")
-    if r.returncode != 0:
-        logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}"
-                         for p in sorted(base.glob("**/*.log")))
-        subprocess.run(stop, env=env, capture_output=True)
-        pytest.fail(f"scripts/start-services.sh pg failed ({r.returncode}):\n{r.stdout}\n{r.stderr}\n{logs}")
+    _, stop = _start_service("pg", base, {"PG_PORT": port})
     yield PgService(port=port, data_dir=base / "pg" / "data")
-    subprocess.run(stop, env=env, capture_output=True, timeout=120)
+    stop()
 
 
 @dataclasses.dataclass
@@ -260,3 +257,21 @@ def clickhouse_service(tmp_path_factory) -> ClickHouseService:
     svc.start()
     yield svc
     svc.stop()
+
+
+@dataclasses.dataclass
+class DebianClickHouse:
+    """Debian 12's ClickHouse server (18.16): too old for the event store, but
+    the plain HTTP interface the client uses is the same."""
+    url: str
+    user: str
+    password: str
+
+
+@pytest.fixture(scope="session")
+def debian_clickhouse(tmp_root) -> DebianClickHouse:
+    ports = {"CH_HTTP_PORT": free_port(), "CH_TCP_PORT": free_port(), "CH_PASSWORD": "ch-" + uuid.uuid4().hex[:8]}
+    settings, stop = _start_service("ch", tmp_root / "debian-clickhouse", ports)
+    yield DebianClickHouse(url=settings["CLICKHOUSE_URL"], user=settings["CLICKHOUSE_USER"],
+                           password=settings["CLICKHOUSE_PASSWORD"])
+    stop()

@@ -298,9 +298,19 @@ absl::Status ClickHouseClient::ExecuteWithoutDatabase(std::string_view sql) {
 }
 
 absl::StatusOr<std::vector<json::object>> ClickHouseClient::Query(std::string_view sql) {
+  return QueryRows(sql, true);
+}
+
+absl::StatusOr<std::vector<json::object>> ClickHouseClient::QueryWithoutDatabase(
+    std::string_view sql) {
+  return QueryRows(sql, false);
+}
+
+absl::StatusOr<std::vector<json::object>> ClickHouseClient::QueryRows(std::string_view sql,
+                                                                      bool with_database) {
   std::string text(sql);
   text += "\nFORMAT JSONEachRow";
-  ASSIGN_OR_RETURN(std::string body, Post("", text, true, true));
+  ASSIGN_OR_RETURN(std::string body, Post("", text, with_database, true));
   std::vector<json::object> rows;
   size_t pos = 0;
   while (pos < body.size()) {

@@ -80,6 +80,8 @@ class ClickHouseClient {
   absl::Status ExecuteWithoutDatabase(std::string_view sql);
   // Runs a SELECT (without a FORMAT clause) and returns its rows.
   absl::StatusOr<std::vector<boost::json::object>> Query(std::string_view sql);
+  // Query() with no current database (before the database exists).
+  absl::StatusOr<std::vector<boost::json::object>> QueryWithoutDatabase(std::string_view sql);
   // INSERT INTO `table` FORMAT JSONEachRow with `rows`: one JSON object per
   // line. Atomic for inserts smaller than ClickHouse's max_insert_block_size.
   absl::Status Insert(std::string_view table, std::string_view rows);
@@ -87,6 +89,8 @@ class ClickHouseClient {
  private:
   absl::StatusOr<std::string> Post(std::string_view query_param, std::string_view body,
                                    bool with_database, bool buffer_result);
+  absl::StatusOr<std::vector<boost::json::object>> QueryRows(std::string_view sql,
+                                                             bool with_database);
 
   const ClickHouseOptions options_;
   struct Pool;

@@ -745,6 +745,7 @@ class ClickHouseEventStore final : public EventStore {
   ~ClickHouseEventStore() override { Close(); }
 
   absl::Status Init() {
+    RETURN_IF_ERROR(CheckServerVersion());
     RETURN_IF_ERROR(client_.ExecuteWithoutDatabase("CREATE DATABASE IF NOT EXISTS " +
                                                    SqlIdentifier(client_.options().database)));
     RETURN_IF_ERROR(
@@ -765,6 +766,22 @@ class ClickHouseEventStore final : public EventStore {
       RETURN_IF_ERROR(client_.Insert("loupe_schema_migrations", json::serialize(row) + "\n"));
       LogInfo("applied ClickHouse schema migration",
               {{"version", m.version}, {"description", m.description}});
+    }
+    return absl::OkStatus();
+  }
+
+  // The tables need ReplacingMergeTree's is_deleted column (23.2): an older
+  // server is named with its version instead of failing on the first CREATE.
+  absl::Status CheckServerVersion() {
+    ASSIGN_OR_RETURN(auto rows, client_.QueryWithoutDatabase("SELECT version() AS v"));
+    const std::string version = rows.empty() ? "" : ChString(rows.front(), "v");
+    int major = 0, minor = 0;
+    if (std::sscanf(version.c_str(), "%d.%d", &major, &minor) != 2) {
+      return absl::FailedPreconditionError("cannot read the server's version ('" + version + "')");
+    }
+    if (major < 23 || (major == 23 && minor < 2)) {
+      return absl::FailedPreconditionError("ClickHouse " + version +
+                                           " is too old: Loupe needs 23.2 or later");
     }
     return absl::OkStatus();
   }
