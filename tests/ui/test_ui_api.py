@@ -12,22 +12,14 @@ import pytest
 import requests
 
 from integration.harness import PROJECT_ID, Api, at, basic_auth, event, now_utc, uid
-from ui.ui_helpers import ORG_PK, ORG_SK, USER_EMAIL, USER_PASSWORD, UiClient, start_ui_server
+from ui.ui_helpers import (ORG_PK, ORG_SK, USER_EMAIL, USER_PASSWORD, UiClient, add_member, ingest,
+                           start_ui_server)
 
 ORG_AUTH = {"Authorization": basic_auth(ORG_PK, ORG_SK)}
 
 
-def ingest(url: str, batch: list, pk: str | None = None, sk: str | None = None) -> None:
-    auth = basic_auth(pk, sk) if pk else basic_auth()
-    r = Api(url).post("/api/public/ingestion", json={"batch": batch}, auth=auth)
-    assert r.status_code in (200, 207), r.text
-    assert not r.json().get("errors"), r.text
 
 
-def add_member(url: str, user_id: str, role: str) -> None:
-    r = requests.put(url + "/api/public/organizations/memberships",
-                     json={"userId": user_id, "role": role}, headers=ORG_AUTH, timeout=30)
-    assert r.status_code == 200, r.text
 
 
 def filter_param(*conds: dict) -> str:

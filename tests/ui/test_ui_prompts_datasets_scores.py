@@ -12,11 +12,10 @@ import subprocess
 import urllib.parse
 
 import pytest
-import requests
 
 from integration.harness import PROJECT_ID, Api, basic_auth, event, uid
 from ui.test_ui_browser import CHROMIUM, SHOT_DIR, UI_DIR
-from ui.ui_helpers import ORG_PK, ORG_SK, USER_EMAIL, USER_PASSWORD, UiClient
+from ui.ui_helpers import USER_EMAIL, USER_PASSWORD, UiClient, add_member
 
 P = f"/api/ui/projects/{PROJECT_ID}"
 q = urllib.parse.quote
@@ -26,11 +25,6 @@ def public(url: str) -> Api:
     return Api(url)
 
 
-def add_member(url: str, user_id: str, role: str) -> None:
-    r = requests.put(url + "/api/public/organizations/memberships",
-                     json={"userId": user_id, "role": role},
-                     headers={"Authorization": basic_auth(ORG_PK, ORG_SK)}, timeout=30)
-    assert r.status_code == 200, r.text
 
 
 @pytest.fixture(scope="module")

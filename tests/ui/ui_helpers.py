@@ -8,7 +8,7 @@ import uuid
 
 import requests
 
-from integration.harness import LoupeServer
+from integration.harness import Api, LoupeServer, basic_auth
 
 USER_EMAIL = "owner@loupe.test"
 USER_PASSWORD = "owner-password-1"
@@ -22,6 +22,22 @@ UI_ENV = {
     "LOUPE_INIT_ORG_PUBLIC_KEY": ORG_PK,
     "LOUPE_INIT_ORG_SECRET_KEY": ORG_SK,
 }
+
+
+def ingest(url: str, batch: list, pk: str | None = None, sk: str | None = None) -> None:
+    """Posts `batch` to the ingestion API (the default project key unless pk/sk)."""
+    auth = basic_auth(pk, sk) if pk else basic_auth()
+    r = Api(url).post("/api/public/ingestion", json={"batch": batch}, auth=auth)
+    assert r.status_code in (200, 207), r.text
+    assert not r.json().get("errors"), r.text
+
+
+def add_member(url: str, user_id: str, role: str) -> None:
+    """Makes a signed-up user a member of the organization with `role`."""
+    r = requests.put(url + "/api/public/organizations/memberships",
+                     json={"userId": user_id, "role": role},
+                     headers={"Authorization": basic_auth(ORG_PK, ORG_SK)}, timeout=30)
+    assert r.status_code == 200, r.text
 
 
 def start_ui_server(tmp_root: pathlib.Path, name: str, extra: dict | None = None) -> LoupeServer:
