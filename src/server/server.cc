@@ -97,23 +97,33 @@ absl::StatusOr<std::string> LoadOrCreateSalt(const std::string& data_dir) {
   return salt;
 }
 
-// The S3 bucket of LANGFUSE_S3_MEDIA_UPLOAD_*, checked before the server
-// starts so that a wrong setting stops it with one line naming the variable;
-// null when media stays in the data dir.
-absl::StatusOr<std::unique_ptr<BlobStore>> OpenMediaBlobStore(const Config& config) {
-  if (!config.s3_media) return nullptr;
-  const auto with_context = [](const absl::Status& s) {
-    return absl::Status(s.code(), "media storage (S3): " + std::string(s.message()));
+// Opens the bucket of `variables`_* (e.g. LANGFUSE_S3_MEDIA_UPLOAD) and
+// checks access before the server starts, so that a wrong setting stops it
+// with one line that starts with `what` ("media storage (S3)").
+absl::StatusOr<std::unique_ptr<S3BlobStore>> OpenCheckedBucket(const S3Options& options,
+                                                               const char* what,
+                                                               const char* variables) {
+  const auto with_context = [what](const absl::Status& s) {
+    return absl::Status(s.code(), std::string(what) + ": " + std::string(s.message()));
   };
-  auto store = S3BlobStore::Open(*config.s3_media);
+  auto store = S3BlobStore::Open(options);
   if (!store.ok()) return with_context(store.status());
   if (absl::Status s = (*store)->CheckAccess(); !s.ok()) return with_context(s);
-  if (!config.s3_media->sse.empty()) {
-    LogWarn("LANGFUSE_S3_MEDIA_UPLOAD_SSE is not applied; the bucket's default encryption is");
+  if (!options.sse.empty()) {
+    LogWarn(std::string(variables) + "_SSE is not applied; the bucket's default encryption is");
   }
+  return store;
+}
+
+// The S3 bucket of LANGFUSE_S3_MEDIA_UPLOAD_*; null when media stays in the
+// data dir.
+absl::StatusOr<std::unique_ptr<BlobStore>> OpenMediaBlobStore(const Config& config) {
+  if (!config.s3_media) return nullptr;
+  ASSIGN_OR_RETURN(auto store, OpenCheckedBucket(*config.s3_media, "media storage (S3)",
+                                                 "LANGFUSE_S3_MEDIA_UPLOAD"));
   LogInfo("media stored in S3",
-          {{"bucket", config.s3_media->bucket}, {"objects", (*store)->ObjectUrl("media/")}});
-  return std::unique_ptr<BlobStore>(*std::move(store));
+          {{"bucket", config.s3_media->bucket}, {"objects", store->ObjectUrl("media/")}});
+  return std::unique_ptr<BlobStore>(std::move(store));
 }
 
 // Where batch exports are written: the bucket of LANGFUSE_S3_BATCH_EXPORT_*
@@ -122,18 +132,12 @@ absl::StatusOr<std::unique_ptr<BlobStore>> OpenMediaBlobStore(const Config& conf
 absl::StatusOr<std::shared_ptr<BatchExportStorage>> OpenBatchExportStorage(const Config& config) {
   std::unique_ptr<BlobStore> blobs;
   if (config.s3_batch_export) {
-    const auto with_context = [](const absl::Status& s) {
-      return absl::Status(s.code(), "batch export storage (S3): " + std::string(s.message()));
-    };
-    auto store = S3BlobStore::Open(*config.s3_batch_export);
-    if (!store.ok()) return with_context(store.status());
-    if (absl::Status s = (*store)->CheckAccess(); !s.ok()) return with_context(s);
-    if (!config.s3_batch_export->sse.empty()) {
-      LogWarn("LANGFUSE_S3_BATCH_EXPORT_SSE is not applied; the bucket's default encryption is");
-    }
+    ASSIGN_OR_RETURN(auto store,
+                     OpenCheckedBucket(*config.s3_batch_export, "batch export storage (S3)",
+                                       "LANGFUSE_S3_BATCH_EXPORT"));
     LogInfo("batch exports stored in S3", {{"bucket", config.s3_batch_export->bucket},
-                                           {"objects", (*store)->ObjectUrl("exports/")}});
-    blobs = *std::move(store);
+                                           {"objects", store->ObjectUrl("exports/")}});
+    blobs = std::move(store);
   } else {
     ASSIGN_OR_RETURN(blobs, OpenLocalBlobStore(config.data_dir + "/blobs"));
   }
@@ -265,12 +269,8 @@ absl::StatusOr<Ingestion> OpenIngestion(const Config& config, EventStore* events
   auto redis = RedisClient::Open(*config.redis);
   if (!redis.ok()) return with_context("ingestion queue", redis.status());
   in.redis = *std::move(redis);
-  auto blobs = S3BlobStore::Open(*config.s3_events);
-  if (!blobs.ok()) return with_context("event storage (S3)", blobs.status());
-  if (absl::Status st = (*blobs)->CheckAccess(); !st.ok()) {
-    return with_context("event storage (S3)", st);
-  }
-  in.event_blobs = *std::move(blobs);
+  ASSIGN_OR_RETURN(in.event_blobs, OpenCheckedBucket(*config.s3_events, "event storage (S3)",
+                                                     "LANGFUSE_S3_EVENT_UPLOAD"));
   IngestQueueOptions qopts;
   qopts.partitions = config.ingest_partitions;
   in.queue = std::make_unique<IngestQueue>(in.redis.get(), in.event_blobs.get(), qopts);
