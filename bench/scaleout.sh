@@ -80,7 +80,8 @@ trap cleanup EXIT
 log "starting PostgreSQL, Redis, Swift s3api and ClickHouse (chdb)"
 "$ROOT/scripts/start-services.sh" s3 pg redis > "$RESULTS/services.log" 2>&1
 "$PY" "$ROOT/tests/support/chdb_front.py" --data "$DATA/clickhouse" --port "$CH_PORT" \
-  --user bench --password bench > "$RESULTS/clickhouse.log" 2>&1 &
+  --user bench --password bench --query-log "$RESULTS/clickhouse-queries.log" \
+  > "$RESULTS/clickhouse.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 600); do
   curl -sf "http://127.0.0.1:$CH_PORT/ping" > /dev/null && break
