@@ -20,6 +20,7 @@
 #include "common/time_util.h"
 #include "ingest/entity_state.h"
 #include "ingest/materialize.h"
+#include "storage/clickhouse/state_cache.h"
 
 namespace loupe {
 namespace {
@@ -189,6 +190,9 @@ constexpr const char* kTraceMetricsColumns =
 constexpr const char* kTraceMetricsSelect =
     "SELECT trace_id AS a_trace, observation_count AS a_count, total_cost AS a_cost, min_start AS "
     "a_min_start, max_end AS a_max_end, total_tokens AS a_tokens FROM trace_metrics FINAL";
+
+// What the states of recently written entities may take in memory.
+constexpr size_t kStateCacheBytes = 32 << 20;
 
 // IN lists are split so that no query exceeds ClickHouse's default
 // max_query_size (256 KiB).
@@ -802,6 +806,7 @@ class ClickHouseEventStore final : public EventStore {
     const int64_t now_ms = NowMillis();
     const uint64_t now_us = static_cast<uint64_t>(NowMicros());
     std::string rows[3];
+    std::vector<std::pair<std::string, StateCache::Entry>> written;  // for states_
     std::set<std::string> metric_traces;  // traces whose summary changes
     // The stored states of the three tables are read side by side.
     std::future<absl::StatusOr<std::map<std::string, Stored>>> loads[3];
@@ -810,7 +815,7 @@ class ClickHouseEventStore final : public EventStore {
       std::vector<std::string> ids;
       for (const auto& [id, unused] : by_kind[kind]) ids.push_back(id);
       loads[kind] = std::async(std::launch::async, [this, &project_id, kind, ids = std::move(ids)] {
-        return LoadStored(kTableByKind[kind], project_id, ids);
+        return LoadStored(kind, project_id, ids);
       });
     }
     for (int kind = 0; kind < 3; ++kind) {
@@ -857,11 +862,14 @@ class ClickHouseEventStore final : public EventStore {
         row["id"] = id;
         row["created_at"] = created_at;
         row["updated_at"] = now_ms;
-        row["state"] = state.Serialize();
+        std::string state_text = state.Serialize();
+        row["state"] = state_text;
         row["row_version"] = version;
         row["is_deleted"] = 0;
         rows[kind] += json::serialize(row);
         rows[kind] += '\n';
+        written.emplace_back(StateKey(kind, project_id, id),
+                             StateCache::Entry{version, created_at, std::move(state_text)});
       }
     }
     // Observations and scores (side by side) before traces: a trace listed
@@ -873,6 +881,7 @@ class ClickHouseEventStore final : public EventStore {
     RETURN_IF_ERROR(observations);
     RETURN_IF_ERROR(scores_status);
     RETURN_IF_ERROR(client_.Insert("traces", rows[0]));
+    for (auto& [key, entry] : written) states_.Put(key, std::move(entry));
     return RefreshTraceMetrics(project_id, metric_traces);
   }
 
@@ -1866,30 +1875,53 @@ class ClickHouseEventStore final : public EventStore {
 
   // The newest version of each of `ids`, deleted ones included, so that a
   // new version always sorts above it.
-  absl::StatusOr<std::map<std::string, Stored>> LoadStored(const char* table,
-                                                           const std::string& project_id,
+  // The newest version of each of `ids` of entity `kind`, deleted ones
+  // included, so that a new version always sorts above it. States this
+  // process wrote at that version come from states_; only the others are
+  // read (they are most of what a read of all would transfer: 6 MB for
+  // 1,500 observations, against 0.1 MB for the versions alone).
+  absl::StatusOr<std::map<std::string, Stored>> LoadStored(int kind, const std::string& project_id,
                                                            const std::vector<std::string>& ids) {
+    const std::string table = kTableByKind[kind];
     std::map<std::string, Stored> out;
+    std::vector<std::string> missing;
     for (const auto& chunk : Chunks(ids)) {
       ASSIGN_OR_RETURN(
           auto rows,
           client_.Query("SELECT id, max(row_version) AS v, argMax(is_deleted, row_version) AS d, "
-                        "argMax(created_at, row_version) AS c, argMax(state, row_version) AS s "
-                        "FROM " +
-                        std::string(table) + " WHERE " + ProjectIs(project_id) + " AND id IN " +
+                        "argMax(created_at, row_version) AS c FROM " +
+                        table + " WHERE " + ProjectIs(project_id) + " AND id IN " +
                         SqlList(chunk) + " GROUP BY id"));
       for (const auto& r : rows) {
         Stored s;
+        const std::string id = ChString(r, "id");
         s.row_version = static_cast<uint64_t>(ChInt(r, "v"));
         s.deleted = ChInt(r, "d") != 0;
         s.created_at = ChInt(r, "c");
         if (!s.deleted) {
-          ASSIGN_OR_RETURN(s.state, ParseState(ChString(r, "s")));
+          if (auto hit = states_.Get(StateKey(kind, project_id, id), s.row_version)) {
+            ASSIGN_OR_RETURN(s.state, ParseState(hit->state));
+          } else {
+            missing.push_back(id);
+          }
         }
-        out[ChString(r, "id")] = std::move(s);
+        out[id] = std::move(s);
+      }
+    }
+    for (const auto& chunk : Chunks(missing)) {
+      ASSIGN_OR_RETURN(auto rows, client_.Query("SELECT id, argMax(state, row_version) AS s FROM " +
+                                                table + " WHERE " + ProjectIs(project_id) +
+                                                " AND id IN " + SqlList(chunk) + " GROUP BY id"));
+      for (const auto& r : rows) {
+        ASSIGN_OR_RETURN(out[ChString(r, "id")].state, ParseState(ChString(r, "s")));
       }
     }
     return out;
+  }
+
+  static std::string StateKey(int kind, const std::string& project_id, const std::string& id) {
+    return std::to_string(kind) + "/" + std::to_string(project_id.size()) + ":" + project_id + "/" +
+           id;
   }
 
   static json::object TraceRow(const TraceRecord& t) {
@@ -2003,6 +2035,9 @@ class ClickHouseEventStore final : public EventStore {
   ClickHouseClient client_;
   const PriceTable* const prices_;
   std::mutex write_mu_;  // serializes Write and the deletes: read-merge-insert cycles
+  // States of the entities last written (a trace's updates usually follow
+  // its creates within a second or two).
+  StateCache states_{kStateCacheBytes};
   std::atomic<bool> closed_{false};
 };
 

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -194,6 +195,7 @@ class EventStoreConformanceTest : public ::testing::TestWithParam<std::string> {
       if (const char* u = std::getenv("LOUPE_TEST_CLICKHOUSE_USER")) o.user = u;
       if (const char* p = std::getenv("LOUPE_TEST_CLICKHOUSE_PASSWORD")) o.password = p;
       o.database = "loupe_event_store_conformance";
+      ch_options_ = o;
       auto store = OpenClickHouseEventStore(o, prices_.get());
       ASSERT_TRUE(store.ok()) << store.status();
       store_ = *std::move(store);
@@ -229,7 +231,7 @@ class EventStoreConformanceTest : public ::testing::TestWithParam<std::string> {
     for (auto& e : envelopes) {
       if (!e.contains("id")) e["id"] = "ev-" + std::to_string(next_event_++) + "-" + RandomHex(4);
     }
-    for (EventStore* s : {store_.get(), ref_.get()}) {
+    for (EventStore* s : {writer_ ? writer_ : store_.get(), ref_.get()}) {
       DecodedBatch batch;
       for (const auto& e : envelopes) DecodeEvent(json::value(e), DecodeOptions{}, &batch);
       ASSERT_TRUE(batch.errors.empty())
@@ -282,6 +284,8 @@ class EventStoreConformanceTest : public ::testing::TestWithParam<std::string> {
   std::filesystem::path dir_;
   std::unique_ptr<EventStore> store_;
   std::unique_ptr<EventStore> ref_;
+  EventStore* writer_ = nullptr;  // where Write() goes instead of store_, when set
+  std::optional<ClickHouseOptions> ch_options_;
   std::string project_;
   int next_event_ = 0;
 };
@@ -361,6 +365,34 @@ TEST_P(EventStoreConformanceTest, ResendingABatchChangesNothing) {
   EXPECT_EQ(Observations(oq).total_items, 1);
   EXPECT_EQ(Scores({}).total_items, 1);
   EXPECT_TRUE(Same([&](EventStore& s) { return s.ObservationsOfTrace(project_, "t1"); }).ok());
+}
+
+// Two processes writing one entity in turn (a partition moving between
+// workers): each write merges onto the other's, although the first writer
+// still remembers the state it wrote itself.
+TEST_P(EventStoreConformanceTest, WritersTakingTurnsMergeOntoEachOther) {
+  if (!ch_options_) GTEST_SKIP() << "one process per SQLite store";
+  auto other = OpenClickHouseEventStore(*ch_options_, prices_.get());
+  ASSERT_TRUE(other.ok()) << other.status();
+  Write({Ev("trace-create", kBase, {{"id", "t1"}, {"name", "first"}}),
+         Ev("span-create", kBase + 1,
+            {{"id", "s1"}, {"traceId", "t1"}, {"startTime", FormatIsoMillis(kBase)}})});
+  writer_ = other->get();
+  Write({Ev("trace-create", kBase + 2, {{"id", "t1"}, {"userId", "u-other"}}),
+         Ev("span-update", kBase + 3, {{"id", "s1"}, {"output", "from the other"}})});
+  writer_ = nullptr;
+  Write({Ev("trace-create", kBase + 4, {{"id", "t1"}, {"tags", json::array{"again"}}}),
+         Ev("span-update", kBase + 5, {{"id", "s1"}, {"endTime", FormatIsoMillis(kBase + 9)}})});
+  auto t1 = Trace("t1");
+  ASSERT_TRUE(t1);
+  EXPECT_EQ(t1->name, "first");
+  EXPECT_EQ(t1->user_id, "u-other");
+  EXPECT_EQ(t1->tags, std::vector<std::string>{"again"});
+  auto s1 = Observation("s1");
+  ASSERT_TRUE(s1);
+  EXPECT_EQ(json::serialize(s1->output), "\"from the other\"");
+  EXPECT_EQ(s1->end_time_ms, kBase + 9);
+  (*other)->Close();
 }
 
 TEST_P(EventStoreConformanceTest, CostIsComputedAtIngest) {
