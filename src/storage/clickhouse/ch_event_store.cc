@@ -906,28 +906,19 @@ class ClickHouseEventStore final : public EventStore {
           ", ids.trace_id, t.timestamp, t.name, t.user_id, t.session_id, t.release, t.version, "
           "t.environment, t.tags, a.n, a.cost, a.tokens, a.min_start, a.max_end, " +
           version + ", t.id = '' FROM (SELECT arrayJoin(" + ArrayLiteral(chunk) +
-          ") AS trace_id) AS ids LEFT JOIN (SELECT id, timestamp, name, user_id, session_id, "
-          "release, version, environment, tags FROM traces FINAL WHERE " +
-          ProjectIs(project_id) + " AND id IN " + list +
+          ") AS trace_id) AS ids LEFT JOIN (" +
+          Newest("traces",
+                 "id, timestamp, name, user_id, session_id, release, version, environment, tags",
+                 project_id, "id IN " + list) +
           ") AS t ON t.id = ids.trace_id LEFT JOIN (SELECT trace_id, count() AS n, "
           "sum(ifNull(total_cost, 0)) AS cost, toNullable(sum(total_tokens)) AS tokens, "
           "toNullable(min(start_time)) AS min_start, toNullable(max(ifNull(end_time, "
-          "start_time))) AS max_end FROM observations FINAL WHERE " +
-          ProjectIs(project_id) + OfTraces("observations", project_id, list) +
-          " GROUP BY trace_id) AS a ON a.trace_id = ids.trace_id"));
+          "start_time))) AS max_end FROM (" +
+          NewestOfTraces("observations", "trace_id, total_cost, total_tokens, start_time, end_time",
+                         project_id, list) +
+          ") GROUP BY trace_id) AS a ON a.trace_id = ids.trace_id"));
     }
     return absl::OkStatus();
-  }
-
-  // " AND ..." selecting the rows of `table` whose trace id is in `list`
-  // (an SqlList), for a FINAL read: the ids are found first without FINAL (a
-  // superset), so that the merged read goes by the primary key rather than
-  // through every granule near a match of the trace id index. Names `list`
-  // twice.
-  static std::string OfTraces(const char* table, const std::string& project_id,
-                              const std::string& list) {
-    return " AND id IN (SELECT id FROM " + std::string(table) + " WHERE " + ProjectIs(project_id) +
-           " AND trace_id IN " + list + ") AND trace_id IN " + list;
   }
 
   // "SELECT <columns>" of the newest version of each row of `table` that
@@ -946,7 +937,9 @@ class ClickHouseEventStore final : public EventStore {
   }
 
   // A condition for Newest(): every version of the rows of `table` that
-  // belong, or once belonged, to a trace in `list` (an SqlList).
+  // belong, or once belonged, to a trace in `list` (an SqlList). The ids are
+  // found first (a superset) so that the versions are read by the primary
+  // key rather than through every granule near a match of the trace id index.
   static std::string IdsOfTraces(const char* table, const std::string& project_id,
                                  const std::string& list) {
     return "id IN (SELECT id FROM " + std::string(table) + " WHERE " + ProjectIs(project_id) +
