@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <future>
 #include <map>
 #include <thread>
 
@@ -137,6 +138,14 @@ void IngestWorker::NoteError(const absl::Status& s) {
 
 void IngestWorker::Run() {
   std::chrono::milliseconds backoff{0};
+  // The next round, read and fetched while the current one is stored: a
+  // round's time is what a newly acknowledged event waits to be readable.
+  std::future<absl::StatusOr<Round>> ahead;
+  auto drop_ahead = [&] {
+    // Its entries stay pending for this worker; the next round reads the
+    // pending entries first.
+    if (ahead.valid()) ahead.get().IgnoreError();
+  };
   while (running_) {
     if (backoff.count() > 0) {
       // Sleep in slices so Stop() is not held up by a long backoff.
@@ -151,20 +160,44 @@ void IngestWorker::Run() {
       s = ManageLeases();
       next_lease_check_ = Clock::now() + options_.lease_interval;
     }
+    if (!s.ok() || owned_.empty()) drop_ahead();
     if (s.ok() && owned_.empty()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
     if (s.ok()) {
-      // First what this worker read (or claimed) and has not acknowledged,
-      // then new entries.
-      absl::StatusOr<std::vector<Entry>> entries = Read(/*pending=*/true);
-      if (entries.ok() && entries->empty()) entries = Read(/*pending=*/false);
-      if (!entries.ok()) {
-        s = entries.status();
-      } else if (!entries->empty()) {
-        s = Process(*entries);
-        if (s.ok()) s = Acknowledge(*entries);
+      absl::StatusOr<Round> round = absl::UnknownError("");
+      if (ahead.valid()) {
+        round = ahead.get();
+        if (round.ok()) {
+          // Partitions given up meanwhile are the next owner's to store.
+          std::erase_if(round->entries, [&](const Entry& e) { return !owned_.count(e.partition); });
+          // And what arrived while the last round was stored joins this one
+          // rather than waiting a whole round more.
+          absl::StatusOr<Round> more = ReadRound(owned_, ReadMode::kNew);
+          if (!more.ok()) {
+            round = more.status();
+          } else {
+            for (Entry& e : more->entries) round->entries.push_back(std::move(e));
+            round->batches.merge(more->batches);
+            round->fetch_time += more->fetch_time;
+          }
+        }
+      } else {
+        // First what this worker read (or claimed) and has not
+        // acknowledged, then new entries.
+        round = ReadRound(owned_, ReadMode::kPending);
+        if (round.ok() && round->entries.empty()) round = ReadRound(owned_, ReadMode::kWaitForNew);
+      }
+      if (!round.ok()) {
+        s = round.status();
+      } else if (!round->entries.empty()) {
+        ahead = std::async(std::launch::async, [this, partitions = owned_] {
+          return ReadRound(partitions, ReadMode::kWaitForNew);
+        });
+        s = Store(*round);
+        if (s.ok()) s = Acknowledge(round->entries);
+        if (!s.ok()) drop_ahead();
       }
     }
     if (s.ok()) {
@@ -180,6 +213,7 @@ void IngestWorker::Run() {
               {{"error", s.ToString()}, {"retry_ms", static_cast<int64_t>(backoff.count())}});
     }
   }
+  drop_ahead();
 }
 
 absl::Status IngestWorker::ManageLeases() {
@@ -259,20 +293,30 @@ absl::Status IngestWorker::ClaimOrphans(int partition) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<IngestWorker::Entry>> IngestWorker::Read(bool pending) {
+absl::StatusOr<IngestWorker::Round> IngestWorker::ReadRound(const std::set<int>& partitions,
+                                                            ReadMode mode) {
+  Round round;
+  ASSIGN_OR_RETURN(round.entries, Read(partitions, mode));
+  RETURN_IF_ERROR(Fetch(round));
+  return round;
+}
+
+absl::StatusOr<std::vector<IngestWorker::Entry>> IngestWorker::Read(const std::set<int>& partitions,
+                                                                    ReadMode mode) {
+  const bool pending = mode == ReadMode::kPending;
   std::vector<std::string> cmd = {"XREADGROUP",       "GROUP", IngestQueue::kGroup,
                                   options_.worker_id, "COUNT", std::to_string(options_.read_count)};
-  if (!pending) {
+  if (mode == ReadMode::kWaitForNew) {
     cmd.push_back("BLOCK");
     cmd.push_back(std::to_string(options_.block.count()));
   }
   cmd.push_back("STREAMS");
   std::map<std::string, int> partition_of;
-  for (int p : owned_) {
+  for (int p : partitions) {
     cmd.push_back(queue_->StreamKey(p));
     partition_of[queue_->StreamKey(p)] = p;
   }
-  for (size_t i = 0; i < owned_.size(); ++i) cmd.push_back(pending ? "0" : ">");
+  for (size_t i = 0; i < partitions.size(); ++i) cmd.push_back(pending ? "0" : ">");
   ASSIGN_OR_RETURN(RedisReply r, queue_->redis().Command(cmd));
   if (r.is_error()) return ReplyError("XREADGROUP", r);
   std::vector<Entry> out;
@@ -302,14 +346,14 @@ absl::StatusOr<std::vector<IngestWorker::Entry>> IngestWorker::Read(bool pending
 // Objects of one round fetched at once (S3 round trips overlap).
 constexpr int kFetchThreads = 8;
 
-absl::Status IngestWorker::Process(const std::vector<Entry>& entries) {
+absl::Status IngestWorker::Fetch(Round& round) {
   const auto started = std::chrono::steady_clock::now();
   // Objects are shared by the partitions one request touched; load each once,
   // several at a time: a round's time is what a new event waits to be stored.
-  std::map<std::string, absl::StatusOr<EncodedBatch>> batches;
+  auto& batches = round.batches;
   {
     std::vector<std::string> objects;
-    for (const Entry& e : entries) {
+    for (const Entry& e : round.entries) {
       if (!e.object.empty() && batches.emplace(e.object, absl::UnknownError("")).second) {
         objects.push_back(e.object);
       }
@@ -335,11 +379,19 @@ absl::Status IngestWorker::Process(const std::vector<Entry>& entries) {
                                           : absl::StatusOr<EncodedBatch>(bytes[i].status());
     }
   }
+  round.fetch_time = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  return absl::OkStatus();
+}
+
+absl::Status IngestWorker::Store(const Round& round) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto& entries = round.entries;
   std::map<std::string, std::vector<IngestEvent>> by_project;
   int64_t events = 0;
   for (const Entry& e : entries) {
     if (e.object.empty()) continue;  // deleted entry: nothing left to store
-    auto it = batches.find(e.object);
+    auto it = round.batches.find(e.object);
     if (!it->second.ok()) {
       DeadLetter(e, it->second.status());
       continue;
@@ -350,7 +402,6 @@ absl::Status IngestWorker::Process(const std::vector<Entry>& entries) {
       ++events;
     }
   }
-  const auto fetched = std::chrono::steady_clock::now();
   for (auto& [project, list] : by_project) {
     RETURN_IF_ERROR(store_->Write(project, std::move(list)));
   }
@@ -359,10 +410,10 @@ absl::Status IngestWorker::Process(const std::vector<Entry>& entries) {
   };
   LogDebug("ingestion round stored",
            {{"entries", static_cast<int64_t>(entries.size())},
-            {"objects", static_cast<int64_t>(batches.size())},
+            {"objects", static_cast<int64_t>(round.batches.size())},
             {"events", events},
-            {"fetch_ms", ms(fetched - started)},
-            {"write_ms", ms(std::chrono::steady_clock::now() - fetched)}});
+            {"fetch_ms", static_cast<int64_t>(round.fetch_time.count())},
+            {"write_ms", ms(std::chrono::steady_clock::now() - started)}});
   std::lock_guard<std::mutex> lock(mu_);
   health_.entries_done += static_cast<int64_t>(entries.size());
   health_.events_written += events;

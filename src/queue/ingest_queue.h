@@ -21,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -32,6 +33,7 @@
 #include "absl/status/status.h"
 #include "blob/blob_store.h"
 #include "ingest/event.h"
+#include "ingest/event_codec.h"
 #include "queue/redis_client.h"
 #include "storage/event_store.h"
 
@@ -109,11 +111,25 @@ class IngestWorker {
     std::string project;
     std::string object;
   };
+  // Entries read together and the event objects they reference.
+  struct Round {
+    std::vector<Entry> entries;
+    std::map<std::string, absl::StatusOr<EncodedBatch>> batches;  // by object name
+    std::chrono::milliseconds fetch_time{0};
+  };
   void Run();
   absl::Status ManageLeases();
   absl::Status ClaimOrphans(int partition);
-  absl::StatusOr<std::vector<Entry>> Read(bool pending);
-  absl::Status Process(const std::vector<Entry>& entries);
+  enum class ReadMode {
+    kPending,     // entries this worker read (or claimed) and has not acknowledged
+    kWaitForNew,  // new entries, waiting up to options_.block for the first
+    kNew,         // new entries, without waiting
+  };
+  // Reads entries of `partitions` and fetches their objects. Thread-safe.
+  absl::StatusOr<Round> ReadRound(const std::set<int>& partitions, ReadMode mode);
+  absl::StatusOr<std::vector<Entry>> Read(const std::set<int>& partitions, ReadMode mode);
+  absl::Status Fetch(Round& round);
+  absl::Status Store(const Round& round);
   absl::Status Acknowledge(const std::vector<Entry>& entries);
   void DeadLetter(const Entry& entry, const absl::Status& why);
   void ReleaseAll();

@@ -807,7 +807,7 @@ class ClickHouseEventStore final : public EventStore {
     const uint64_t now_us = static_cast<uint64_t>(NowMicros());
     std::string rows[3];
     std::vector<std::pair<std::string, StateCache::Entry>> written;  // for states_
-    std::set<std::string> metric_traces;  // traces whose summary changes
+    std::set<std::string> metric_traces;                             // traces whose summary changes
     // The stored states of the three tables are read side by side.
     std::future<absl::StatusOr<std::map<std::string, Stored>>> loads[3];
     for (int kind = 0; kind < 3; ++kind) {
@@ -980,8 +980,8 @@ class ClickHouseEventStore final : public EventStore {
     auto count_future = std::async(std::launch::async, [&] {
       return client_.Query("SELECT count() AS n" + listing.count_from_where);
     });
-    auto rows = client_.Query(std::string("SELECT ") + kTraceColumns + listing.from_where + listing.order +
-                              Limit(q.page, false));
+    auto rows = client_.Query(std::string("SELECT ") + kTraceColumns + listing.from_where +
+                              listing.order + Limit(q.page, false));
     auto count = count_future.get();
     if (!count.ok()) return count.status();
     if (!rows.ok()) return rows.status();
@@ -1043,9 +1043,8 @@ class ClickHouseEventStore final : public EventStore {
       ++result.page.total_items;
     }
     if (page_ids.empty()) return result;
-    ASSIGN_OR_RETURN(auto page_rows,
-                     client_.Query(Newest("traces", kTraceColumns, project_id,
-                                          "id IN " + SqlList(page_ids))));
+    ASSIGN_OR_RETURN(auto page_rows, client_.Query(Newest("traces", kTraceColumns, project_id,
+                                                          "id IN " + SqlList(page_ids))));
     ASSIGN_OR_RETURN(auto traces, ReadTraces(project_id, page_rows));
     std::map<std::string, TraceRecord> by_id;
     for (auto& t : traces) by_id.emplace(t.id, std::move(t));
@@ -1141,11 +1140,9 @@ class ClickHouseEventStore final : public EventStore {
   absl::StatusOr<std::vector<ObservationRecord>> ObservationsOfTrace(
       const std::string& project_id, const std::string& trace_id) override {
     RETURN_IF_ERROR(CheckOpen());
-    ASSIGN_OR_RETURN(
-        auto rows,
-        client_.Query(NewestOfTraces("observations", kEntityColumns, project_id,
-                                     SqlList({trace_id})) +
-                      kTraceOrder));
+    ASSIGN_OR_RETURN(auto rows, client_.Query(NewestOfTraces("observations", kEntityColumns,
+                                                             project_id, SqlList({trace_id})) +
+                                              kTraceOrder));
     std::vector<ObservationRecord> out;
     for (const auto& r : rows) {
       ASSIGN_OR_RETURN(auto rec, ReadObservation(project_id, r));
@@ -1209,11 +1206,10 @@ class ClickHouseEventStore final : public EventStore {
   absl::StatusOr<std::vector<std::string>> ObservationIdsOfTrace(
       const std::string& project_id, const std::string& trace_id) override {
     RETURN_IF_ERROR(CheckOpen());
-    ASSIGN_OR_RETURN(
-        auto rows,
-        client_.Query(NewestOfTraces("observations", "id, start_time, created_at", project_id,
-                                     SqlList({trace_id})) +
-                      kTraceOrder));
+    ASSIGN_OR_RETURN(auto rows,
+                     client_.Query(NewestOfTraces("observations", "id, start_time, created_at",
+                                                  project_id, SqlList({trace_id})) +
+                                   kTraceOrder));
     std::vector<std::string> out;
     for (const auto& r : rows) out.push_back(ChString(r, "id"));
     return out;
@@ -1309,10 +1305,9 @@ class ClickHouseEventStore final : public EventStore {
   absl::StatusOr<std::vector<ScoreRecord>> ScoresOfTrace(const std::string& project_id,
                                                          const std::string& trace_id) override {
     RETURN_IF_ERROR(CheckOpen());
-    ASSIGN_OR_RETURN(auto rows,
-                     client_.Query(NewestOfTraces("scores", kEntityColumns, project_id,
-                                                  SqlList({trace_id})) +
-                                   " ORDER BY timestamp, created_at, id"));
+    ASSIGN_OR_RETURN(auto rows, client_.Query(NewestOfTraces("scores", kEntityColumns, project_id,
+                                                             SqlList({trace_id})) +
+                                              " ORDER BY timestamp, created_at, id"));
     std::vector<ScoreRecord> out;
     for (const auto& r : rows) {
       ASSIGN_OR_RETURN(auto rec, ReadScore(project_id, r));
@@ -1381,13 +1376,13 @@ class ClickHouseEventStore final : public EventStore {
   absl::StatusOr<std::vector<TraceRecord>> TracesOfSession(const std::string& project_id,
                                                            const std::string& session_id) override {
     RETURN_IF_ERROR(CheckOpen());
-    ASSIGN_OR_RETURN(auto rows,
-                     client_.Query(Newest("traces", kTraceColumns, project_id,
-                                          "id IN (SELECT id FROM traces WHERE " +
-                                              ProjectIs(project_id) +
-                                              " AND session_id = " + SqlQuote(session_id) + ")",
-                                          " AND session_id = " + SqlQuote(session_id)) +
-                                   " ORDER BY timestamp, created_at, id"));
+    ASSIGN_OR_RETURN(
+        auto rows,
+        client_.Query(Newest("traces", kTraceColumns, project_id,
+                             "id IN (SELECT id FROM traces WHERE " + ProjectIs(project_id) +
+                                 " AND session_id = " + SqlQuote(session_id) + ")",
+                             " AND session_id = " + SqlQuote(session_id)) +
+                      " ORDER BY timestamp, created_at, id"));
     return ReadTraces(project_id, rows);
   }
 
@@ -1883,8 +1878,8 @@ class ClickHouseEventStore final : public EventStore {
           auto rows,
           client_.Query("SELECT id, max(row_version) AS v, argMax(is_deleted, row_version) AS d, "
                         "argMax(created_at, row_version) AS c FROM " +
-                        table + " WHERE " + ProjectIs(project_id) + " AND id IN " +
-                        SqlList(chunk) + " GROUP BY id"));
+                        table + " WHERE " + ProjectIs(project_id) + " AND id IN " + SqlList(chunk) +
+                        " GROUP BY id"));
       for (const auto& r : rows) {
         Stored s;
         const std::string id = ChString(r, "id");
@@ -1986,9 +1981,9 @@ class ClickHouseEventStore final : public EventStore {
     if (ids.empty()) return out;
     std::map<std::string, TraceAggregate> aggregates;
     for (const auto& chunk : Chunks(ids)) {
-      ASSIGN_OR_RETURN(auto agg, client_.Query(Newest("trace_metrics", kTraceMetricsColumns,
-                                                      project_id, "trace_id IN " + SqlList(chunk),
-                                                      "", "trace_id")));
+      ASSIGN_OR_RETURN(auto agg,
+                       client_.Query(Newest("trace_metrics", kTraceMetricsColumns, project_id,
+                                            "trace_id IN " + SqlList(chunk), "", "trace_id")));
       for (const auto& a : agg) {
         TraceAggregate& t = aggregates[ChString(a, "a_trace")];
         t.count = ChInt(a, "a_count");
