@@ -20,6 +20,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
@@ -137,6 +138,7 @@ class LoadRun {
         probe_gate_(f.Int("probe-interval-ms", 1000) * 1000, f.Int("read-cost-factor", 20)),
         seed_(static_cast<uint64_t>(f.Int("seed", 1))),
         rate_(f.Int("rate", 0)),
+        probe_poll_ms_(f.Int("probe-poll-ms", 1)),
         timeline_path_(f.Str("timeline")) {}
 
   json::object Run() {
@@ -324,8 +326,9 @@ class LoadRun {
         slowest_get = std::max(slowest_get, MicrosSince(t0));
         visible = MicrosSince(probe->sent);
         if (g.status == 200 || visible > 60000000) break;
-        // 1 ms between polls bounds the probe's own load on the server.
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        // The pause between polls bounds the probe's own load on the server
+        // (and is the most a lag figure can be over the true one).
+        std::this_thread::sleep_for(std::chrono::milliseconds(probe_poll_ms_));
       }
       probe_gate_.Leave(MicrosSince(start_), slowest_get);
       // The ack may come after the trace became visible: wait for it.
@@ -341,6 +344,10 @@ class LoadRun {
         probe_ack_.Add(ack);
         probe_visible_minus_ack_.Add(visible - ack);
         if (visible < ack) ++probe_visible_before_ack_;
+        // When in the run each probe's batch was sent, and its lag: shows
+        // whether slow probes cluster (a backlog) or are spread out.
+        const double sent_s = std::chrono::duration<double>(probe->sent - start_).count();
+        probe_samples_.push_back(json::array{std::round(sent_s * 10) / 10, (visible - ack) / 1000});
       }
     }
   }
@@ -434,6 +441,7 @@ class LoadRun {
     probe["visible_before_ack"] = probe_visible_before_ack_;
     probe["ack_ms"] = LatencyJson(probe_ack_);
     probe["visible_minus_ack_ms"] = LatencyJson(probe_visible_minus_ack_);
+    probe["samples_s_ms"] = probe_samples_;  // [seconds into the run when sent, lag ms]
     o["visible_probe_ms"] = probe;
     json::array bands;
     for (size_t i = 1; i < marks_.size(); ++i) {
@@ -487,7 +495,8 @@ class LoadRun {
   ReadGate visible_gate_;
   ReadGate probe_gate_;
   const uint64_t seed_;
-  const int64_t rate_;  // events/s offered; 0 = as fast as acknowledged
+  const int64_t rate_;           // events/s offered; 0 = as fast as acknowledged
+  const int64_t probe_poll_ms_;  // pause between a probe's GETs
   const std::string timeline_path_;
   Clock::time_point start_;
   std::mutex pace_mu_;
@@ -506,6 +515,7 @@ class LoadRun {
   Latencies all_latency_, visible_after_ack_, visible_get_;
   int64_t visible_after_ack_misses_ = 0;
   Latencies probe_visible_, probe_ack_, probe_visible_minus_ack_;
+  json::array probe_samples_;
   int64_t probe_polls_ = 0, probe_visible_before_ack_ = 0;
 
   // Protected by probe_mu_: the batch handed to the probe thread.

@@ -166,7 +166,8 @@ log "2/2 lag: $((OBSERVATIONS / 2)) observations offered at $RATE events/s"
 # readable: visible_minus_ack is the 207-to-visible lag.
 "$DATA/bench-loadgen" load --port "$WEB_PORT" --connections "$CONNECTIONS" \
   --observations "$((OBSERVATIONS / 2))" --band "$OBSERVATIONS" --server-pid "$WEB_PID" \
-  --rate "$RATE" --probe-interval-ms 200 --read-cost-factor 3 --visible-interval-ms 1000000000 \
+  --rate "$RATE" --probe-interval-ms 200 --read-cost-factor 3 --probe-poll-ms 50 \
+  --visible-interval-ms 1000000000 \
   --seed 2 \
   --json "$RESULTS/paced.json" 2> "$RESULTS/paced.log"
 until drained; do sleep 0.1; done
