@@ -1015,10 +1015,10 @@ class ClickHouseEventStore final : public EventStore {
     }
     std::set<std::string> matches;
     for (const auto& chunk : Chunks(ids)) {
-      ASSIGN_OR_RETURN(auto hits, client_.Query("SELECT id, state FROM traces FINAL WHERE " +
-                                                ProjectIs(project_id) + " AND id IN " +
-                                                SqlList(chunk) + " AND positionCaseInsensitive(" +
-                                                "state, " + SqlQuote(needle) + ") > 0"));
+      ASSIGN_OR_RETURN(auto hits,
+                       client_.Query(Newest(
+                           "traces", "id, state", project_id, "id IN " + SqlList(chunk),
+                           " AND positionCaseInsensitive(state, " + SqlQuote(needle) + ") > 0")));
       for (const auto& h : hits) {
         ASSIGN_OR_RETURN(EntityState state, ParseState(ChString(h, "state")));
         for (const char* field : {"input", "output"}) {
@@ -1065,13 +1065,12 @@ class ClickHouseEventStore final : public EventStore {
     std::string tombstones[3];
     for (const auto& chunk : Chunks(ids)) {
       const std::string list = SqlList(chunk);
-      const std::string by_kind[3] = {" AND id IN " + list, " AND trace_id IN " + list,
-                                      " AND trace_id IN " + list};
       for (int kind = 0; kind < 3; ++kind) {
+        const char* table = kTableByKind[kind];
         ASSIGN_OR_RETURN(
             auto rows,
-            client_.Query("SELECT id, row_version FROM " + std::string(kTableByKind[kind]) +
-                          " FINAL WHERE " + ProjectIs(project_id) + by_kind[kind]));
+            client_.Query(kind == 0 ? Newest(table, "id, row_version", project_id, "id IN " + list)
+                                    : NewestOfTraces(table, "id, row_version", project_id, list)));
         if (kind == 0) deleted += static_cast<int64_t>(rows.size());
         for (const auto& r : rows) {
           tombstones[kind] += Tombstone(project_id, ChString(r, "id"),
@@ -1336,8 +1335,8 @@ class ClickHouseEventStore final : public EventStore {
   absl::StatusOr<bool> DeleteScore(const std::string& project_id, const std::string& id) override {
     RETURN_IF_ERROR(CheckOpen());
     std::lock_guard lock(write_mu_);
-    ASSIGN_OR_RETURN(auto rows, client_.Query("SELECT row_version FROM scores FINAL WHERE " +
-                                              ProjectIs(project_id) + " AND id = " + SqlQuote(id)));
+    ASSIGN_OR_RETURN(auto rows, client_.Query(Newest("scores", "row_version", project_id,
+                                                     "id = " + SqlQuote(id))));
     if (rows.empty()) return false;
     const uint64_t version = std::max<uint64_t>(static_cast<uint64_t>(NowMicros()),
                                                 ChInt(rows.front(), "row_version") + 1);
