@@ -1067,6 +1067,30 @@ TEST_P(EventStoreConformanceTest, RecentScoreNames) {
       EXPECT_TRUE(r->empty());
     }
   }
+  // A score whose newer version moved it back in time, and a deleted one,
+  // are no longer among the newest.
+  Write({Ev("score-create", kBase + 10,
+            {{"id", "s6"},
+             {"traceId", "t1"},
+             {"name", "tone"},
+             {"value", "angry"},
+             {"dataType", "CATEGORICAL"},
+             {"timestamp", FormatIsoMillis(kBase)}})});
+  for (EventStore* s : {store_.get(), ref_.get()}) {
+    auto deleted = s->DeleteScore(project_, "s5");
+    ASSERT_TRUE(deleted.ok() && *deleted);
+  }
+  auto newest = Same([&](EventStore& s) { return s.RecentScoreNames(project_, 2); });
+  ASSERT_TRUE(newest.ok());
+  ASSERT_EQ(newest->size(), 2u);  // s4 and s3
+  EXPECT_EQ((*newest)[0].name, "acc");
+  EXPECT_EQ((*newest)[0].count, 1);
+  EXPECT_EQ((*newest)[1].name, "tone");
+  EXPECT_EQ((*newest)[1].count, 1);
+  auto all = Same([&](EventStore& s) { return s.RecentScoreNames(project_, 100); });
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);  // acc x3, tone x2
+  EXPECT_EQ((*all)[1].count, 2);
 }
 
 TEST_P(EventStoreConformanceTest, Sessions) {
