@@ -162,6 +162,15 @@ RATE=$((STORED_RATE * 7 / 10))
 log "stored end to end: $STORED_RATE events/s"
 
 log "2/2 lag: $((OBSERVATIONS / 2)) observations offered at $RATE events/s"
+# ClickHouse's running merges, once a second, to line up with slow probes.
+(while true; do
+  echo "$(date +%H:%M:%S) $(curl -s -u bench:bench "$CLICKHOUSE_URL/" --data-binary \
+    "SELECT groupArray((table, round(elapsed, 1), round(progress, 2), num_parts,
+       intDiv(total_size_bytes_compressed, 1000000))) FROM system.merges")"
+  sleep 1
+done > "$RESULTS/clickhouse-merges.log" 2>&1) &
+MERGES_PID=$!
+PIDS+=("$MERGES_PID")
 # The probe polls a trace of a batch from the moment it is sent until it is
 # readable: visible_minus_ack is the 207-to-visible lag.
 "$DATA/bench-loadgen" load --port "$WEB_PORT" --connections "$CONNECTIONS" \
@@ -171,6 +180,7 @@ log "2/2 lag: $((OBSERVATIONS / 2)) observations offered at $RATE events/s"
   --seed 2 \
   --json "$RESULTS/paced.json" 2> "$RESULTS/paced.log"
 until drained; do sleep 0.1; done
+kill "$MERGES_PID" 2> /dev/null || true
 for p in "${WORKER_PORTS[@]}"; do
   curl -s "http://127.0.0.1:$p/api/health" >> "$RESULTS/worker-health.json"
   echo >> "$RESULTS/worker-health.json"
