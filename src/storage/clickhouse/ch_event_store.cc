@@ -174,6 +174,27 @@ FROM traces AS t FINAL LEFT JOIN (SELECT project_id, trace_id, count() AS n,
   toNullable(min(start_time)) AS min_start, toNullable(max(ifNull(end_time, start_time))) AS max_end
   FROM observations FINAL GROUP BY project_id, trace_id) AS a
   ON a.project_id = t.project_id AND a.trace_id = t.id)"}},
+      // The observations of each trace, sorted by trace: what the recount
+      // of a trace's summary (and deletes by trace) read by primary key,
+      // where the observations table offers only a bloom filter index that
+      // every query scans whole. An observation that moves to another trace
+      // leaves a tombstone under the old one.
+      {4,
+       "observations by trace",
+       {R"(CREATE TABLE IF NOT EXISTS trace_observations (
+  project_id String,
+  trace_id String,
+  id String,
+  start_time Int64,
+  end_time Nullable(Int64),
+  total_cost Nullable(Float64),
+  total_tokens Int64,
+  row_version UInt64,
+  is_deleted UInt8
+) ENGINE = ReplacingMergeTree(row_version, is_deleted)
+ORDER BY (project_id, trace_id, id))",
+        R"(INSERT INTO trace_observations SELECT project_id, trace_id, id, start_time, end_time,
+  total_cost, total_tokens, row_version, 0 FROM observations FINAL)"}},
   };
   return kMigrations;
 }
@@ -806,6 +827,7 @@ class ClickHouseEventStore final : public EventStore {
     const int64_t now_ms = NowMillis();
     const uint64_t now_us = static_cast<uint64_t>(NowMicros());
     std::string rows[3];
+    std::string by_trace;                                            // trace_observations rows
     std::vector<std::pair<std::string, StateCache::Entry>> written;  // for states_
     std::set<std::string> metric_traces;                             // traces whose summary changes
     // The stored states of the three tables are read side by side.
@@ -825,6 +847,7 @@ class ClickHouseEventStore final : public EventStore {
         EntityState state;
         uint64_t version = now_us;
         int64_t created_at = now_ms;
+        std::string old_trace;  // of a stored observation
         if (auto it = stored.find(id); it != stored.end()) {
           version = std::max(now_us, it->second.row_version + 1);
           if (!it->second.deleted) {
@@ -833,9 +856,8 @@ class ClickHouseEventStore final : public EventStore {
             // An observation can move to another trace (its first events
             // had no trace id); the old one loses it.
             if (kind == static_cast<int>(EntityKind::kObservation)) {
-              if (std::string old_trace = StoredTraceId(state); !old_trace.empty()) {
-                metric_traces.insert(std::move(old_trace));
-              }
+              old_trace = StoredTraceId(state);
+              if (!old_trace.empty()) metric_traces.insert(old_trace);
             }
           }
         }
@@ -852,6 +874,19 @@ class ClickHouseEventStore final : public EventStore {
                 MaterializeObservation(project_id, id, &state, prices_, Payloads::kSkip);
             metric_traces.insert(o.trace_id);
             row = ObservationRow(o);
+            by_trace += json::serialize(json::object{{"project_id", project_id},
+                                                     {"trace_id", o.trace_id},
+                                                     {"id", id},
+                                                     {"start_time", o.start_time_ms},
+                                                     {"end_time", row["end_time"]},
+                                                     {"total_cost", row["total_cost"]},
+                                                     {"total_tokens", row["total_tokens"]},
+                                                     {"row_version", version},
+                                                     {"is_deleted", 0}}) +
+                        "\n";
+            if (!old_trace.empty() && old_trace != o.trace_id) {
+              by_trace += TraceObservationTombstone(project_id, old_trace, id, version);
+            }
             break;
           }
           case EntityKind::kScore:
@@ -876,10 +911,14 @@ class ClickHouseEventStore final : public EventStore {
     // by a reader already has the observations of its batch. Then the
     // summaries of every trace the batch touched.
     auto scores = std::async(std::launch::async, [&] { return client_.Insert("scores", rows[2]); });
+    auto by_trace_status = std::async(
+        std::launch::async, [&] { return client_.Insert("trace_observations", by_trace); });
     absl::Status observations = client_.Insert("observations", rows[1]);
     absl::Status scores_status = scores.get();
+    absl::Status by_trace_inserted = by_trace_status.get();
     RETURN_IF_ERROR(observations);
     RETURN_IF_ERROR(scores_status);
+    RETURN_IF_ERROR(by_trace_inserted);
     RETURN_IF_ERROR(client_.Insert("traces", rows[0]));
     for (auto& [key, entry] : written) states_.Put(key, std::move(entry));
     return RefreshTraceMetrics(project_id, metric_traces);
@@ -914,8 +953,8 @@ class ClickHouseEventStore final : public EventStore {
           "sum(ifNull(total_cost, 0)) AS cost, toNullable(sum(total_tokens)) AS tokens, "
           "toNullable(min(start_time)) AS min_start, toNullable(max(ifNull(end_time, "
           "start_time))) AS max_end FROM (" +
-          NewestOfTraces("observations", "trace_id, total_cost, total_tokens, start_time, end_time",
-                         project_id, list) +
+          Newest("trace_observations", "trace_id, total_cost, total_tokens, start_time, end_time",
+                 project_id, "trace_id IN " + list, "", "trace_id, id") +
           ") GROUP BY trace_id) AS a ON a.trace_id = ids.trace_id"));
     }
     return absl::OkStatus();
@@ -942,7 +981,10 @@ class ClickHouseEventStore final : public EventStore {
   // key rather than through every granule near a match of the trace id index.
   static std::string IdsOfTraces(const char* table, const std::string& project_id,
                                  const std::string& list) {
-    return "id IN (SELECT id FROM " + std::string(table) + " WHERE " + ProjectIs(project_id) +
+    // Observations have trace_observations, sorted by trace.
+    const std::string source =
+        std::string_view(table) == "observations" ? "trace_observations" : table;
+    return "id IN (SELECT id FROM " + source + " WHERE " + ProjectIs(project_id) +
            " AND trace_id IN " + list + ")";
   }
 
@@ -1063,18 +1105,33 @@ class ClickHouseEventStore final : public EventStore {
     const uint64_t now_us = static_cast<uint64_t>(NowMicros());
     int64_t deleted = 0;
     std::string tombstones[3];
+    std::string by_trace_tombstones;
     for (const auto& chunk : Chunks(ids)) {
       const std::string list = SqlList(chunk);
       for (int kind = 0; kind < 3; ++kind) {
         const char* table = kTableByKind[kind];
-        ASSIGN_OR_RETURN(
-            auto rows,
-            client_.Query(kind == 0 ? Newest(table, "id, row_version", project_id, "id IN " + list)
-                                    : NewestOfTraces(table, "id, row_version", project_id, list)));
+        std::string sql;
+        switch (static_cast<EntityKind>(kind)) {
+          case EntityKind::kTrace:
+            sql = Newest(table, "id, row_version", project_id, "id IN " + list);
+            break;
+          case EntityKind::kObservation:
+            sql = Newest("trace_observations", "trace_id, id, row_version", project_id,
+                         "trace_id IN " + list, "", "trace_id, id");
+            break;
+          case EntityKind::kScore:
+            sql = NewestOfTraces(table, "id, row_version", project_id, list);
+            break;
+        }
+        ASSIGN_OR_RETURN(auto rows, client_.Query(sql));
         if (kind == 0) deleted += static_cast<int64_t>(rows.size());
         for (const auto& r : rows) {
-          tombstones[kind] += Tombstone(project_id, ChString(r, "id"),
-                                        std::max<uint64_t>(now_us, ChInt(r, "row_version") + 1));
+          const uint64_t version = std::max<uint64_t>(now_us, ChInt(r, "row_version") + 1);
+          tombstones[kind] += Tombstone(project_id, ChString(r, "id"), version);
+          if (kind == static_cast<int>(EntityKind::kObservation)) {
+            by_trace_tombstones += TraceObservationTombstone(project_id, ChString(r, "trace_id"),
+                                                             ChString(r, "id"), version);
+          }
         }
       }
     }
@@ -1087,6 +1144,7 @@ class ClickHouseEventStore final : public EventStore {
     }
     // Traces last: until they are gone, a failed delete stays visible.
     for (int kind : {1, 2}) RETURN_IF_ERROR(client_.Insert(kTableByKind[kind], tombstones[kind]));
+    RETURN_IF_ERROR(client_.Insert("trace_observations", by_trace_tombstones));
     RETURN_IF_ERROR(client_.Insert("trace_metrics", metric_tombstones));
     RETURN_IF_ERROR(client_.Insert("traces", tombstones[0]));
     return deleted;
@@ -1883,6 +1941,18 @@ class ClickHouseEventStore final : public EventStore {
                                uint64_t version) {
     json::object row{
         {"project_id", project_id}, {"id", id}, {"row_version", version}, {"is_deleted", 1}};
+    return json::serialize(row) + "\n";
+  }
+
+  // A trace_observations row saying observation `id` left trace `trace_id`.
+  static std::string TraceObservationTombstone(const std::string& project_id,
+                                               const std::string& trace_id, const std::string& id,
+                                               uint64_t version) {
+    json::object row{{"project_id", project_id},
+                     {"trace_id", trace_id},
+                     {"id", id},
+                     {"row_version", version},
+                     {"is_deleted", 1}};
     return json::serialize(row) + "\n";
   }
 
