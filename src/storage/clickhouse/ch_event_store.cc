@@ -907,9 +907,9 @@ class ClickHouseEventStore final : public EventStore {
                              StateCache::Entry{version, created_at, std::move(state_text)});
       }
     }
-    // Observations and scores (side by side) before traces: a trace listed
-    // by a reader already has the observations of its batch. Then the
-    // summaries of every trace the batch touched.
+    // Observations, their rows by trace and scores (side by side) before
+    // traces: a trace listed by a reader already has the observations of
+    // its batch. Then the summaries of every trace the batch touched.
     auto scores = std::async(std::launch::async, [&] { return client_.Insert("scores", rows[2]); });
     auto by_trace_status = std::async(
         std::launch::async, [&] { return client_.Insert("trace_observations", by_trace); });
