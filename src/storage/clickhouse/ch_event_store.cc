@@ -202,15 +202,12 @@ ORDER BY (project_id, trace_id, id))",
 constexpr const char* kTableByKind[] = {"traces", "observations", "scores"};
 
 // A trace's observation aggregates (kept at write time in trace_metrics) as
-// a_trace, a_count, a_cost, a_min_start, a_max_end, a_tokens; add " WHERE".
-// Every stored trace has a row (count 0 and null times without
-// observations); observations of a trace not stored have none.
+// a_trace, a_count, a_cost, a_min_start, a_max_end, a_tokens. Every stored
+// trace has a row (count 0 and null times without observations);
+// observations of a trace not stored have none.
 constexpr const char* kTraceMetricsColumns =
     "trace_id AS a_trace, observation_count AS a_count, total_cost AS a_cost, min_start AS "
     "a_min_start, max_end AS a_max_end, total_tokens AS a_tokens";
-constexpr const char* kTraceMetricsSelect =
-    "SELECT trace_id AS a_trace, observation_count AS a_count, total_cost AS a_cost, min_start AS "
-    "a_min_start, max_end AS a_max_end, total_tokens AS a_tokens FROM trace_metrics FINAL";
 
 // What the states of recently written entities may take in memory.
 constexpr size_t kStateCacheBytes = 32 << 20;
@@ -1845,7 +1842,8 @@ class ClickHouseEventStore final : public EventStore {
   // (read without FINAL: a superset, as an old version only adds an id).
   static std::string ObservationAggregateJoin(const std::string& project_id,
                                               const std::string& trace_where) {
-    std::string sub = std::string(kTraceMetricsSelect) + " WHERE " + ProjectIs(project_id);
+    std::string sub = std::string("SELECT ") + kTraceMetricsColumns +
+                      " FROM trace_metrics FINAL WHERE " + ProjectIs(project_id);
     if (!trace_where.empty()) sub += " AND trace_id IN (SELECT id FROM traces" + trace_where + ")";
     return " LEFT JOIN (" + sub + ") AS a ON a.a_trace = t.id";
   }
