@@ -7,9 +7,9 @@
 #   1. saturation: as fast as the web process acknowledges (durable in S3 and
 #      Redis before the 207): events/s acknowledged, and events/s stored end
 #      to end (from the first request until the queue is empty);
-#   2. lag: half as many observations offered at 70 % of the end-to-end rate:
-#      the time from a batch's 207 until its trace is readable through the
-#      API, p50 / p99, against the 2 s target;
+#   2. lag: half as many observations (or --lag-observations) offered at
+#      70 % of the end-to-end rate: the time from a batch's 207 until its
+#      trace is readable through the API, p50 / p99, against the 2 s target;
 #   3. with --ch-observations N: the stored entities are copied inside
 #      ClickHouse until the project holds N observations
 #      (bench/clickhouse_replicate.py), then the web UI is timed as
@@ -18,6 +18,7 @@
 #   bench/scaleout.sh                      # 200 k observations, 1 web + 1 worker
 #   bench/scaleout.sh --observations N --webs 2 --workers 2 --connections 8
 #   bench/scaleout.sh --ch-observations 10000000   # and the UI at 10 M observations
+#   bench/scaleout.sh --lag-observations N         # a longer lag phase (default: half)
 #
 # Results go to bench/results/<date>-scaleout/ (summary.md, load.json, logs).
 set -euo pipefail
@@ -30,6 +31,7 @@ WEBS=1
 WORKERS=1
 PARTITIONS=8
 CH_OBSERVATIONS=0
+LAG_OBSERVATIONS=
 ARGS="$*"
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -39,11 +41,13 @@ while [[ $# -gt 0 ]]; do
     --workers) WORKERS=$2; shift ;;
     --partitions) PARTITIONS=$2; shift ;;
     --ch-observations) CH_OBSERVATIONS=$2; shift ;;
+    --lag-observations) LAG_OBSERVATIONS=$2; shift ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
 done
 
+LAG_OBSERVATIONS=${LAG_OBSERVATIONS:-$((OBSERVATIONS / 2))}
 make -C "$ROOT" build > /dev/null
 "$ROOT/scripts/setup-test-env.sh" > /dev/null  # chdb for the ClickHouse front
 PY=$ROOT/.venv-test/sdk/bin/python
@@ -161,7 +165,7 @@ STORED_RATE=$(python3 -c "import json; l = json.load(open('$RESULTS/saturation.j
 RATE=$((STORED_RATE * 7 / 10))
 log "stored end to end: $STORED_RATE events/s"
 
-log "2/2 lag: $((OBSERVATIONS / 2)) observations offered at $RATE events/s"
+log "2/2 lag: $LAG_OBSERVATIONS observations offered at $RATE events/s"
 # ClickHouse's running merges, once a second, to line up with slow probes.
 (while true; do
   echo "$(date +%H:%M:%S) $(curl -s -u bench:bench "$CLICKHOUSE_URL/" --data-binary \
@@ -174,7 +178,7 @@ PIDS+=("$MERGES_PID")
 # The probe polls a trace of a batch from the moment it is sent until it is
 # readable: visible_minus_ack is the 207-to-visible lag.
 "$DATA/bench-loadgen" load --port "$WEB_PORT" --connections "$CONNECTIONS" \
-  --observations "$((OBSERVATIONS / 2))" --band "$OBSERVATIONS" --server-pid "$WEB_PID" \
+  --observations "$LAG_OBSERVATIONS" --band "$LAG_OBSERVATIONS" --server-pid "$WEB_PID" \
   --rate "$RATE" --probe-interval-ms 200 --read-cost-factor 3 --probe-poll-ms 50 \
   --visible-interval-ms 1000000000 \
   --seed 2 \

@@ -195,6 +195,35 @@ FROM traces AS t FINAL LEFT JOIN (SELECT project_id, trace_id, count() AS n,
 ORDER BY (project_id, trace_id, id))",
         R"(INSERT INTO trace_observations SELECT project_id, trace_id, id, start_time, end_time,
   total_cost, total_tokens, row_version, 0 FROM observations FINAL)"}},
+      // Every version of every trace, observation and score, narrow, in
+      // small granules and small compressed blocks: what a write looks up
+      // for the entities of its batch (their newest version, deleted or
+      // not). Ids are random, so in the wide tables a batch of a thousand
+      // ids touches most granules and decompresses most of the id column:
+      // the lookup grew with the table (~50 ms at 1 M rows, over 100 ms at
+      // 10 M). Here it decompresses about one 1,024-row block per id,
+      // whatever the size (30 ms at 10 M rows; bench/clickhouse_lookup.py).
+      // Tombstones are kept (no is_deleted engine argument): the lookup must
+      // see a deletion to version above it.
+      {5,
+       "entity versions for the write path",
+       {R"(CREATE TABLE IF NOT EXISTS entity_versions (
+  project_id String,
+  kind UInt8,
+  id String,
+  row_version UInt64,
+  is_deleted UInt8,
+  created_at Int64
+) ENGINE = ReplacingMergeTree(row_version)
+ORDER BY (project_id, kind, id)
+SETTINGS index_granularity = 1024, min_compress_block_size = 4096,
+  max_compress_block_size = 65536)",
+        R"(INSERT INTO entity_versions SELECT project_id, 0, id, row_version, is_deleted, created_at
+  FROM traces)",
+        R"(INSERT INTO entity_versions SELECT project_id, 1, id, row_version, is_deleted, created_at
+  FROM observations)",
+        R"(INSERT INTO entity_versions SELECT project_id, 2, id, row_version, is_deleted, created_at
+  FROM scores)"}},
   };
   return kMigrations;
 }
@@ -825,6 +854,7 @@ class ClickHouseEventStore final : public EventStore {
     const uint64_t now_us = static_cast<uint64_t>(NowMicros());
     std::string rows[3];
     std::string by_trace;                                            // trace_observations rows
+    std::string versions;                                            // entity_versions rows
     std::vector<std::pair<std::string, StateCache::Entry>> written;  // for states_
     std::set<std::string> metric_traces;                             // traces whose summary changes
     // The stored states of the three tables are read side by side.
@@ -900,22 +930,30 @@ class ClickHouseEventStore final : public EventStore {
         row["is_deleted"] = 0;
         rows[kind] += json::serialize(row);
         rows[kind] += '\n';
+        versions += VersionRow(project_id, kind, id, version, false, created_at);
         written.emplace_back(StateKey(kind, project_id, id),
                              StateCache::Entry{version, created_at, std::move(state_text)});
       }
     }
-    // Observations, their rows by trace and scores (side by side) before
-    // traces: a trace listed by a reader already has the observations of
-    // its batch. Then the summaries of every trace the batch touched.
+    // Observations, their rows by trace, scores and the versions (side by
+    // side) before traces: a trace listed by a reader already has the
+    // observations of its batch. Then the summaries of every trace the batch
+    // touched. A version row without its entity row (a failed insert) is
+    // harmless: the next write of the entity finds no cached state at that
+    // version, reads the newest stored state and versions above both.
     auto scores = std::async(std::launch::async, [&] { return client_.Insert("scores", rows[2]); });
     auto by_trace_status = std::async(
         std::launch::async, [&] { return client_.Insert("trace_observations", by_trace); });
+    auto versions_status =
+        std::async(std::launch::async, [&] { return client_.Insert("entity_versions", versions); });
     absl::Status observations = client_.Insert("observations", rows[1]);
     absl::Status scores_status = scores.get();
     absl::Status by_trace_inserted = by_trace_status.get();
+    absl::Status versions_inserted = versions_status.get();
     RETURN_IF_ERROR(observations);
     RETURN_IF_ERROR(scores_status);
     RETURN_IF_ERROR(by_trace_inserted);
+    RETURN_IF_ERROR(versions_inserted);
     RETURN_IF_ERROR(client_.Insert("traces", rows[0]));
     for (auto& [key, entry] : written) states_.Put(key, std::move(entry));
     return RefreshTraceMetrics(project_id, metric_traces);
@@ -1103,6 +1141,7 @@ class ClickHouseEventStore final : public EventStore {
     int64_t deleted = 0;
     std::string tombstones[3];
     std::string by_trace_tombstones;
+    std::string version_tombstones;
     for (const auto& chunk : Chunks(ids)) {
       const std::string list = SqlList(chunk);
       for (int kind = 0; kind < 3; ++kind) {
@@ -1125,6 +1164,7 @@ class ClickHouseEventStore final : public EventStore {
         for (const auto& r : rows) {
           const uint64_t version = std::max<uint64_t>(now_us, ChInt(r, "row_version") + 1);
           tombstones[kind] += Tombstone(project_id, ChString(r, "id"), version);
+          version_tombstones += VersionRow(project_id, kind, ChString(r, "id"), version, true, 0);
           if (kind == static_cast<int>(EntityKind::kObservation)) {
             by_trace_tombstones += TraceObservationTombstone(project_id, ChString(r, "trace_id"),
                                                              ChString(r, "id"), version);
@@ -1139,7 +1179,10 @@ class ClickHouseEventStore final : public EventStore {
                        {"row_version", now_us + 1}, {"is_deleted", 1}};
       metric_tombstones += json::serialize(row) + "\n";
     }
-    // Traces last: until they are gone, a failed delete stays visible.
+    // The versions first: once they are in, no write merges onto a deleted
+    // entity's state. Traces last: until they are gone, a failed delete
+    // stays visible.
+    RETURN_IF_ERROR(client_.Insert("entity_versions", version_tombstones));
     for (int kind : {1, 2}) RETURN_IF_ERROR(client_.Insert(kTableByKind[kind], tombstones[kind]));
     RETURN_IF_ERROR(client_.Insert("trace_observations", by_trace_tombstones));
     RETURN_IF_ERROR(client_.Insert("trace_metrics", metric_tombstones));
@@ -1427,6 +1470,9 @@ class ClickHouseEventStore final : public EventStore {
     if (rows.empty()) return false;
     const uint64_t version = std::max<uint64_t>(static_cast<uint64_t>(NowMicros()),
                                                 ChInt(rows.front(), "row_version") + 1);
+    RETURN_IF_ERROR(client_.Insert(
+        "entity_versions",
+        VersionRow(project_id, static_cast<int>(EntityKind::kScore), id, version, true, 0)));
     RETURN_IF_ERROR(client_.Insert("scores", Tombstone(project_id, id, version)));
     return true;
   }
@@ -1942,6 +1988,19 @@ class ClickHouseEventStore final : public EventStore {
     return json::serialize(row) + "\n";
   }
 
+  // An entity_versions row: entity `id` of `kind` is at `version` (deleted
+  // or not) since a write at `created_at`.
+  static std::string VersionRow(const std::string& project_id, int kind, const std::string& id,
+                                uint64_t version, bool deleted, int64_t created_at) {
+    json::object row{{"project_id", project_id},
+                     {"kind", kind},
+                     {"id", id},
+                     {"row_version", version},
+                     {"is_deleted", deleted ? 1 : 0},
+                     {"created_at", created_at}};
+    return json::serialize(row) + "\n";
+  }
+
   // A trace_observations row saying observation `id` left trace `trace_id`.
   static std::string TraceObservationTombstone(const std::string& project_id,
                                                const std::string& trace_id, const std::string& id,
@@ -1960,10 +2019,9 @@ class ClickHouseEventStore final : public EventStore {
     return rows.empty() ? 0 : ChInt(rows.front(), "n");
   }
 
-  // The newest version of each of `ids`, deleted ones included, so that a
-  // new version always sorts above it.
-  // The newest version of each of `ids` of entity `kind`, deleted ones
-  // included, so that a new version always sorts above it. States this
+  // The newest version of each of `ids` of entity `kind` (from
+  // entity_versions), deleted ones included, so that a new version always
+  // sorts above it. States this
   // process wrote at that version come from states_; only the others are
   // read (they are most of what a read of all would transfer: 6 MB for
   // 1,500 observations, against 0.1 MB for the versions alone).
@@ -1976,9 +2034,9 @@ class ClickHouseEventStore final : public EventStore {
       ASSIGN_OR_RETURN(
           auto rows,
           client_.Query("SELECT id, max(row_version) AS v, argMax(is_deleted, row_version) AS d, "
-                        "argMax(created_at, row_version) AS c FROM " +
-                        table + " WHERE " + ProjectIs(project_id) + " AND id IN " + SqlList(chunk) +
-                        " GROUP BY id"));
+                        "argMax(created_at, row_version) AS c FROM entity_versions WHERE " +
+                        ProjectIs(project_id) + " AND kind = " + std::to_string(kind) +
+                        " AND id IN " + SqlList(chunk) + " GROUP BY id"));
       for (const auto& r : rows) {
         Stored s;
         const std::string id = ChString(r, "id");

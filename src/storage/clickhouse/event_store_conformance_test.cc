@@ -395,6 +395,47 @@ TEST_P(EventStoreConformanceTest, WritersTakingTurnsMergeOntoEachOther) {
   (*other)->Close();
 }
 
+// A store written before migration 5 (no entity_versions): opening it
+// backfills the versions, so a process with an empty state cache merges
+// later events onto every stored entity instead of starting it over.
+TEST_P(EventStoreConformanceTest, VersionsOfAnOlderStoreAreBackfilled) {
+  if (!ch_options_) GTEST_SKIP() << "a ClickHouse migration";
+  Write({Ev("trace-create", kBase, {{"id", "t1"}, {"userId", "u-before"}}),
+         Ev("span-create", kBase + 1,
+            {{"id", "s1"},
+             {"traceId", "t1"},
+             {"name", "step"},
+             {"startTime", FormatIsoMillis(kBase)}}),
+         Ev("score-create", kBase + 2,
+            {{"id", "sc1"}, {"traceId", "t1"}, {"name", "q"}, {"value", 1}, {"comment", "kept"}})});
+  ClickHouseClient client(*ch_options_);
+  ASSERT_TRUE(client.Execute("DROP TABLE entity_versions").ok());
+  ASSERT_TRUE(client
+                  .Execute("ALTER TABLE loupe_schema_migrations DELETE WHERE version = 5 SETTINGS "
+                           "mutations_sync = 1")
+                  .ok());
+  auto reopened = OpenClickHouseEventStore(*ch_options_, prices_.get());
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  writer_ = reopened->get();
+  Write({Ev("trace-create", kBase + 3, {{"id", "t1"}, {"name", "later"}}),
+         Ev("span-update", kBase + 4, {{"id", "s1"}, {"endTime", FormatIsoMillis(kBase + 9)}}),
+         Ev("score-create", kBase + 5, {{"id", "sc1"}, {"name", "q"}, {"value", 2}})});
+  writer_ = nullptr;
+  auto t1 = Trace("t1");
+  ASSERT_TRUE(t1);
+  EXPECT_EQ(t1->name, "later");
+  EXPECT_EQ(t1->user_id, "u-before");
+  auto s1 = Observation("s1");
+  ASSERT_TRUE(s1);
+  EXPECT_EQ(s1->name, "step");
+  EXPECT_EQ(s1->end_time_ms, kBase + 9);
+  auto sc1 = Score("sc1");
+  ASSERT_TRUE(sc1);
+  EXPECT_EQ(sc1->value, 2);
+  EXPECT_EQ(sc1->comment, "kept");
+  (*reopened)->Close();
+}
+
 TEST_P(EventStoreConformanceTest, CostIsComputedAtIngest) {
   Write({Ev("trace-create", kBase, {{"id", "t1"}}),
          Ev("generation-create", kBase + 1,
@@ -521,17 +562,19 @@ TEST_P(EventStoreConformanceTest, TraceWithObservationsAndScores) {
 }
 
 TEST_P(EventStoreConformanceTest, DeleteTracesAndScores) {
-  Write({Ev("trace-create", kBase, {{"id", "t1"}}), Ev("trace-create", kBase + 1, {{"id", "t2"}}),
-         Ev("span-create", kBase + 2,
-            {{"id", "s1"}, {"traceId", "t1"}, {"startTime", FormatIsoMillis(kBase)}}),
-         Ev("span-create", kBase + 3,
-            {{"id", "s2"}, {"traceId", "t2"}, {"startTime", FormatIsoMillis(kBase)}}),
-         Ev("score-create", kBase + 4,
-            {{"id", "sc1"}, {"traceId", "t1"}, {"name", "a"}, {"value", 1}}),
-         Ev("score-create", kBase + 5,
-            {{"id", "sc2"}, {"traceId", "t2"}, {"name", "a"}, {"value", 2}}),
-         Ev("score-create", kBase + 6,
-            {{"id", "sc3"}, {"traceId", "t2"}, {"name", "b"}, {"value", 3}})});
+  Write(
+      {Ev("trace-create", kBase, {{"id", "t1"}, {"userId", "u-before"}}),
+       Ev("trace-create", kBase + 1, {{"id", "t2"}}),
+       Ev("span-create", kBase + 2,
+          {{"id", "s1"}, {"traceId", "t1"}, {"startTime", FormatIsoMillis(kBase)}}),
+       Ev("span-create", kBase + 3,
+          {{"id", "s2"}, {"traceId", "t2"}, {"startTime", FormatIsoMillis(kBase)}}),
+       Ev("score-create", kBase + 4,
+          {{"id", "sc1"}, {"traceId", "t1"}, {"name", "a"}, {"value", 1}}),
+       Ev("score-create", kBase + 5,
+          {{"id", "sc2"}, {"traceId", "t2"}, {"name", "a"}, {"value", 2}}),
+       Ev("score-create", kBase + 6,
+          {{"id", "sc3"}, {"traceId", "t2"}, {"name", "b"}, {"value", 3}, {"comment", "before"}})});
   for (EventStore* s : {store_.get(), ref_.get()}) {
     auto n = s->DeleteTraces(project_, {"t1", "t-never"});
     ASSERT_TRUE(n.ok()) << n.status();
@@ -560,12 +603,21 @@ TEST_P(EventStoreConformanceTest, DeleteTracesAndScores) {
   ASSERT_TRUE(obs.ok());
   EXPECT_TRUE(obs->empty());
 
-  // A trace written again after its deletion starts over.
+  // A trace written again after its deletion starts over: nothing of the
+  // deleted trace's state (its user) is merged into it.
   Write({Ev("trace-create", kBase + 100, {{"id", "t1"}, {"name", "reborn"}})});
   auto t1 = Trace("t1");
   ASSERT_TRUE(t1);
   EXPECT_EQ(t1->name, "reborn");
+  EXPECT_FALSE(t1->user_id);
   EXPECT_EQ(t1->observation_count, 0);
+  // So does a deleted score.
+  Write({Ev("score-create", kBase + 101,
+            {{"id", "sc3"}, {"traceId", "t2"}, {"name", "c"}, {"value", 9}})});
+  auto sc3 = Score("sc3");
+  ASSERT_TRUE(sc3);
+  EXPECT_EQ(sc3->name, "c");
+  EXPECT_FALSE(sc3->comment);
 }
 
 TEST_P(EventStoreConformanceTest, PaginationWithTotals) {
