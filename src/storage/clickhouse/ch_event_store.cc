@@ -204,7 +204,11 @@ ORDER BY (project_id, trace_id, id))",
       // 10 M). Here it decompresses about one 1,024-row block per id,
       // whatever the size (30 ms at 10 M rows; bench/clickhouse_lookup.py).
       // Tombstones are kept (no is_deleted engine argument): the lookup must
-      // see a deletion to version above it.
+      // see a deletion to version above it. Materialized views fill it from
+      // every insert into the three tables, so no writer (deletes and copies
+      // included) can leave a version out; they exist before the backfill,
+      // so rows inserted meanwhile are not missed (at worst copied twice,
+      // which the engine collapses).
       {5,
        "entity versions for the write path",
        {R"(CREATE TABLE IF NOT EXISTS entity_versions (
@@ -218,6 +222,13 @@ ORDER BY (project_id, trace_id, id))",
 ORDER BY (project_id, kind, id)
 SETTINGS index_granularity = 1024, min_compress_block_size = 4096,
   max_compress_block_size = 65536)",
+        R"(CREATE MATERIALIZED VIEW IF NOT EXISTS entity_versions_of_traces TO entity_versions
+  AS SELECT project_id, toUInt8(0) AS kind, id, row_version, is_deleted, created_at FROM traces)",
+        R"(CREATE MATERIALIZED VIEW IF NOT EXISTS entity_versions_of_observations TO entity_versions
+  AS SELECT project_id, toUInt8(1) AS kind, id, row_version, is_deleted, created_at
+  FROM observations)",
+        R"(CREATE MATERIALIZED VIEW IF NOT EXISTS entity_versions_of_scores TO entity_versions
+  AS SELECT project_id, toUInt8(2) AS kind, id, row_version, is_deleted, created_at FROM scores)",
         R"(INSERT INTO entity_versions SELECT project_id, 0, id, row_version, is_deleted, created_at
   FROM traces)",
         R"(INSERT INTO entity_versions SELECT project_id, 1, id, row_version, is_deleted, created_at
@@ -854,7 +865,6 @@ class ClickHouseEventStore final : public EventStore {
     const uint64_t now_us = static_cast<uint64_t>(NowMicros());
     std::string rows[3];
     std::string by_trace;                                            // trace_observations rows
-    std::string versions;                                            // entity_versions rows
     std::vector<std::pair<std::string, StateCache::Entry>> written;  // for states_
     std::set<std::string> metric_traces;                             // traces whose summary changes
     // The stored states of the three tables are read side by side.
@@ -930,30 +940,23 @@ class ClickHouseEventStore final : public EventStore {
         row["is_deleted"] = 0;
         rows[kind] += json::serialize(row);
         rows[kind] += '\n';
-        versions += VersionRow(project_id, kind, id, version, false, created_at);
         written.emplace_back(StateKey(kind, project_id, id),
                              StateCache::Entry{version, created_at, std::move(state_text)});
       }
     }
-    // Observations, their rows by trace, scores and the versions (side by
-    // side) before traces: a trace listed by a reader already has the
-    // observations of its batch. Then the summaries of every trace the batch
-    // touched. A version row without its entity row (a failed insert) is
-    // harmless: the next write of the entity finds no cached state at that
-    // version, reads the newest stored state and versions above both.
+    // Observations, their rows by trace and scores (side by side) before
+    // traces: a trace listed by a reader already has the observations of
+    // its batch. Then the summaries of every trace the batch touched. (Each
+    // insert also versions its rows in entity_versions, through the views.)
     auto scores = std::async(std::launch::async, [&] { return client_.Insert("scores", rows[2]); });
     auto by_trace_status = std::async(
         std::launch::async, [&] { return client_.Insert("trace_observations", by_trace); });
-    auto versions_status =
-        std::async(std::launch::async, [&] { return client_.Insert("entity_versions", versions); });
     absl::Status observations = client_.Insert("observations", rows[1]);
     absl::Status scores_status = scores.get();
     absl::Status by_trace_inserted = by_trace_status.get();
-    absl::Status versions_inserted = versions_status.get();
     RETURN_IF_ERROR(observations);
     RETURN_IF_ERROR(scores_status);
     RETURN_IF_ERROR(by_trace_inserted);
-    RETURN_IF_ERROR(versions_inserted);
     RETURN_IF_ERROR(client_.Insert("traces", rows[0]));
     for (auto& [key, entry] : written) states_.Put(key, std::move(entry));
     return RefreshTraceMetrics(project_id, metric_traces);
@@ -1141,7 +1144,6 @@ class ClickHouseEventStore final : public EventStore {
     int64_t deleted = 0;
     std::string tombstones[3];
     std::string by_trace_tombstones;
-    std::string version_tombstones;
     for (const auto& chunk : Chunks(ids)) {
       const std::string list = SqlList(chunk);
       for (int kind = 0; kind < 3; ++kind) {
@@ -1164,7 +1166,6 @@ class ClickHouseEventStore final : public EventStore {
         for (const auto& r : rows) {
           const uint64_t version = std::max<uint64_t>(now_us, ChInt(r, "row_version") + 1);
           tombstones[kind] += Tombstone(project_id, ChString(r, "id"), version);
-          version_tombstones += VersionRow(project_id, kind, ChString(r, "id"), version, true, 0);
           if (kind == static_cast<int>(EntityKind::kObservation)) {
             by_trace_tombstones += TraceObservationTombstone(project_id, ChString(r, "trace_id"),
                                                              ChString(r, "id"), version);
@@ -1179,10 +1180,7 @@ class ClickHouseEventStore final : public EventStore {
                        {"row_version", now_us + 1}, {"is_deleted", 1}};
       metric_tombstones += json::serialize(row) + "\n";
     }
-    // The versions first: once they are in, no write merges onto a deleted
-    // entity's state. Traces last: until they are gone, a failed delete
-    // stays visible.
-    RETURN_IF_ERROR(client_.Insert("entity_versions", version_tombstones));
+    // Traces last: until they are gone, a failed delete stays visible.
     for (int kind : {1, 2}) RETURN_IF_ERROR(client_.Insert(kTableByKind[kind], tombstones[kind]));
     RETURN_IF_ERROR(client_.Insert("trace_observations", by_trace_tombstones));
     RETURN_IF_ERROR(client_.Insert("trace_metrics", metric_tombstones));
@@ -1470,9 +1468,6 @@ class ClickHouseEventStore final : public EventStore {
     if (rows.empty()) return false;
     const uint64_t version = std::max<uint64_t>(static_cast<uint64_t>(NowMicros()),
                                                 ChInt(rows.front(), "row_version") + 1);
-    RETURN_IF_ERROR(client_.Insert(
-        "entity_versions",
-        VersionRow(project_id, static_cast<int>(EntityKind::kScore), id, version, true, 0)));
     RETURN_IF_ERROR(client_.Insert("scores", Tombstone(project_id, id, version)));
     return true;
   }
@@ -1985,19 +1980,6 @@ class ClickHouseEventStore final : public EventStore {
                                uint64_t version) {
     json::object row{
         {"project_id", project_id}, {"id", id}, {"row_version", version}, {"is_deleted", 1}};
-    return json::serialize(row) + "\n";
-  }
-
-  // An entity_versions row: entity `id` of `kind` is at `version` (deleted
-  // or not) since a write at `created_at`.
-  static std::string VersionRow(const std::string& project_id, int kind, const std::string& id,
-                                uint64_t version, bool deleted, int64_t created_at) {
-    json::object row{{"project_id", project_id},
-                     {"kind", kind},
-                     {"id", id},
-                     {"row_version", version},
-                     {"is_deleted", deleted ? 1 : 0},
-                     {"created_at", created_at}};
     return json::serialize(row) + "\n";
   }
 

@@ -409,6 +409,10 @@ TEST_P(EventStoreConformanceTest, VersionsOfAnOlderStoreAreBackfilled) {
          Ev("score-create", kBase + 2,
             {{"id", "sc1"}, {"traceId", "t1"}, {"name", "q"}, {"value", 1}, {"comment", "kept"}})});
   ClickHouseClient client(*ch_options_);
+  for (const char* view : {"entity_versions_of_traces", "entity_versions_of_observations",
+                           "entity_versions_of_scores"}) {
+    ASSERT_TRUE(client.Execute(std::string("DROP VIEW ") + view).ok());
+  }
   ASSERT_TRUE(client.Execute("DROP TABLE entity_versions").ok());
   ASSERT_TRUE(client
                   .Execute("ALTER TABLE loupe_schema_migrations DELETE WHERE version = 5 SETTINGS "
