@@ -13,6 +13,7 @@
 #include "common/json_parse.h"
 #include "common/status_macros.h"
 #include "common/time_util.h"
+#include "storage/prompt_store_support.h"
 
 namespace loupe {
 namespace {
@@ -64,57 +65,6 @@ constexpr const char* kColumns =
     "id, project_id, name, version, type, prompt, config, labels, tags, commit_message, "
     "created_by, created_at, updated_at";
 
-// More distinct reads than this in one project (names × selectors) empty
-// that project's cache instead of growing it further.
-constexpr size_t kMaxCachedReadsPerProject = 20000;
-
-json::value ParseStored(const std::string& text) {
-  boost::system::error_code ec;
-  json::value v = ParseStoredJson(text, ec);
-  return ec ? json::value(nullptr) : v;
-}
-
-std::vector<std::string> ParseStringArray(const std::string& text) {
-  std::vector<std::string> out;
-  json::value v = ParseStored(text);
-  if (const json::array* arr = v.if_array()) {
-    for (const json::value& e : *arr) {
-      if (const json::string* s = e.if_string()) out.emplace_back(*s);
-    }
-  }
-  return out;
-}
-
-std::string SerializeStringArray(const std::vector<std::string>& values) {
-  json::array arr;
-  for (const std::string& s : values) arr.emplace_back(s);
-  return json::serialize(arr);
-}
-
-// Appends the values of `add` not yet in `out`, keeping first occurrences.
-void AppendDistinct(std::vector<std::string>& out, const std::vector<std::string>& add) {
-  for (const std::string& s : add) {
-    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
-  }
-}
-
-bool HasLabel(const PromptRecord& p, std::string_view label) {
-  return std::find(p.labels.begin(), p.labels.end(), label) != p.labels.end();
-}
-
-std::string DescribeReference(const PromptReference& ref) {
-  return ref.version ? ref.name + " - version " + std::to_string(*ref.version)
-                     : ref.name + " - label " + ref.label;
-}
-
-void ReplaceAll(std::string& text, std::string_view from, std::string_view to) {
-  size_t pos = 0;
-  while ((pos = text.find(from, pos)) != std::string::npos) {
-    text.replace(pos, from.size(), to);
-    pos += to.size();
-  }
-}
-
 PromptRecord ReadRow(const pg::Row& r) {
   PromptRecord p;
   p.id = r.Text(0);
@@ -122,10 +72,10 @@ PromptRecord ReadRow(const pg::Row& r) {
   p.name = r.Text(2);
   p.version = static_cast<int>(r.Int(3));
   p.type = r.Text(4);
-  p.prompt = ParseStored(r.Text(5));
-  p.config = ParseStored(r.Text(6));
-  p.labels = ParseStringArray(r.Text(7));
-  p.tags = ParseStringArray(r.Text(8));
+  p.prompt = ParseStoredPromptJson(r.Text(5));
+  p.config = ParseStoredPromptJson(r.Text(6));
+  p.labels = ParsePromptStringArray(r.Text(7));
+  p.tags = ParsePromptStringArray(r.Text(8));
   p.commit_message = r.OptText(9);
   p.created_by = r.Text(10);
   p.created_at_ms = r.Int(11);
@@ -148,7 +98,7 @@ std::string JsonString(const std::string& s) { return json::serialize(json::valu
 // A list bound as one JSON array parameter, matched with
 // `IN (SELECT json_array_elements_text($n::json))`.
 std::string JsonList(const std::vector<std::string>& values) {
-  return SerializeStringArray(values);
+  return SerializePromptStringArray(values);
 }
 
 // Builds a parameter list and hands out the placeholders of its values.
@@ -179,40 +129,16 @@ class PgPromptStore final : public PromptStore {
               ASSIGN_OR_RETURN(std::vector<PromptRecord> versions,
                                AllVersions(c, project_id, v.name));
               const PromptRecord* latest = versions.empty() ? nullptr : &versions.back();
-              if (latest && latest->type != v.type) {
-                return absl::InvalidArgumentError(
-                    "Previous versions have different prompt type. Create a new prompt with a "
-                    "different "
-                    "name.");
-              }
-              int64_t now = NowMillis();
-              p = PromptRecord();
-              p.id = NewUuid();
-              p.project_id = project_id;
-              p.name = v.name;
-              p.version = latest ? latest->version + 1 : 1;
-              p.type = v.type;
-              p.prompt = v.prompt;
-              p.config = v.config.is_null() ? json::value(json::object()) : v.config;
-              AppendDistinct(p.labels, v.labels);
-              AppendDistinct(p.labels, {kLatestPromptLabel});
-              if (v.tags) {
-                AppendDistinct(p.tags, *v.tags);
-              } else if (latest) {
-                p.tags = latest->tags;
-              }
-              p.commit_message = v.commit_message;
-              p.created_by = v.created_by;
-              p.created_at_ms = p.updated_at_ms = now;
+              const int64_t now = NowMillis();
+              ASSIGN_OR_RETURN(p, NextPromptVersion(project_id, v, latest, now));
 
               std::string content = json::serialize(p.prompt);
               std::vector<PromptReference> refs = ParsePromptReferences(content);
               if (!refs.empty()) {
-                ResolutionGraphBuilder graph(p);
-                std::set<std::string> seen;
-                RETURN_IF_ERROR(
-                    Resolve(c, p, content, 0, graph, seen, absl::StatusCode::kInvalidArgument)
-                        .status());
+                PromptResolutionGraph graph;
+                RETURN_IF_ERROR(ResolvePromptContent(p, content, absl::StatusCode::kInvalidArgument,
+                                                     FinderOn(c), &graph)
+                                    .status());
               }
 
               RETURN_IF_ERROR(c.Exec(std::string("INSERT INTO prompts(") + kColumns +
@@ -225,8 +151,8 @@ class PgPromptStore final : public PromptStore {
                                          .Add(p.type)
                                          .Add(content)
                                          .Add(json::serialize(p.config))
-                                         .Add(SerializeStringArray(p.labels))
-                                         .Add(SerializeStringArray(p.tags))
+                                         .Add(SerializePromptStringArray(p.labels))
+                                         .Add(SerializePromptStringArray(p.tags))
                                          .Add(p.commit_message)
                                          .Add(p.created_by)
                                          .Add(now)
@@ -271,7 +197,7 @@ class PgPromptStore final : public PromptStore {
                                                             const PromptSelector& selector,
                                                             bool resolve) override {
     RETURN_IF_ERROR(CheckOpen());
-    const std::string key = CacheKey(name, selector, resolve);
+    const std::string key = PromptReadCacheKey(name, selector, resolve);
     std::shared_ptr<const ResolvedPrompt> result;
     if (absl::Status done = pool_->With([&](Conn& c) -> absl::Status {
           ASSIGN_OR_RETURN(int64_t seq, ChangeSeq(c, project_id));
@@ -296,13 +222,13 @@ class PgPromptStore final : public PromptStore {
               PromptRecord& root = resolved->record;
               std::string content = json::serialize(root.prompt);
               if (!ParsePromptReferences(content).empty()) {
-                ResolutionGraphBuilder graph(root);
-                std::set<std::string> seen;
-                ASSIGN_OR_RETURN(std::string resolved_text,
-                                 Resolve(c, root, content, 0, graph, seen,
-                                         absl::StatusCode::kFailedPrecondition));
-                root.prompt = ParseStored(resolved_text);
-                if (!graph.graph.dependencies.empty()) resolved->graph = std::move(graph.graph);
+                PromptResolutionGraph graph;
+                ASSIGN_OR_RETURN(
+                    std::string resolved_text,
+                    ResolvePromptContent(root, content, absl::StatusCode::kFailedPrecondition,
+                                         FinderOn(c), &graph));
+                root.prompt = ParseStoredPromptJson(resolved_text);
+                if (!graph.dependencies.empty()) resolved->graph = std::move(graph);
               }
             }
             result = std::move(resolved);
@@ -534,22 +460,6 @@ class PgPromptStore final : public PromptStore {
     std::unordered_map<std::string, std::shared_ptr<const ResolvedPrompt>> reads;
   };
 
-  struct ResolutionGraphBuilder {
-    explicit ResolutionGraphBuilder(const PromptRecord& root) {
-      graph.root = {root.id, root.name, root.version};
-    }
-    void Add(const std::string& parent_id, const PromptRecord& child) {
-      auto it = std::find_if(graph.dependencies.begin(), graph.dependencies.end(),
-                             [&](const auto& e) { return e.first == parent_id; });
-      if (it == graph.dependencies.end()) {
-        graph.dependencies.emplace_back(parent_id, std::vector<PromptNode>{});
-        it = std::prev(graph.dependencies.end());
-      }
-      it->second.push_back({child.id, child.name, child.version});
-    }
-    PromptResolutionGraph graph;
-  };
-
   absl::Status CheckOpen() const {
     return closed_ ? absl::UnavailableError("prompt store is closed") : absl::OkStatus();
   }
@@ -584,58 +494,6 @@ class PgPromptStore final : public PromptStore {
     return r.rows() ? r.row(0).Int(0) : 0;
   }
 
-  // Returns `current`'s serialized content with every reference replaced by
-  // the referenced text prompt's resolved text (JSON-escaped, so it drops
-  // into strings of chat messages as well). `root` is graph.root.
-  absl::StatusOr<std::string> Resolve(Conn& c, const PromptRecord& current, std::string content,
-                                      int level, ResolutionGraphBuilder& graph,
-                                      std::set<std::string>& seen, absl::StatusCode error_code) {
-    auto fail = [&](std::string message) { return absl::Status(error_code, message); };
-    if (level >= kMaxPromptNestingDepth) {
-      return fail("Maximum nesting depth exceeded (" + std::to_string(kMaxPromptNestingDepth) +
-                  ")");
-    }
-    const PromptNode& root = graph.graph.root;
-    // A prompt may not pull in another version of the root's own name: that
-    // is a cycle as soon as labels move.
-    if (seen.count(current.id) || (current.name == root.name && current.id != root.id)) {
-      return fail("Circular dependency detected involving prompt '" + current.name + "' version " +
-                  std::to_string(current.version));
-    }
-    std::vector<PromptReference> refs = ParsePromptReferences(content);
-    if (refs.empty()) return content;
-    seen.insert(current.id);
-    for (const PromptReference& ref : refs) {
-      PromptSelector selector =
-          ref.version ? PromptSelector::Version(*ref.version) : PromptSelector::Label(ref.label);
-      ASSIGN_OR_RETURN(std::optional<PromptRecord> child,
-                       Find(c, current.project_id, ref.name, selector));
-      if (!child) return fail("Prompt dependency not found: " + DescribeReference(ref));
-      if (child->type != "text") {
-        return fail("Prompt dependency is not a text prompt: " + DescribeReference(ref));
-      }
-      graph.Add(current.id, *child);
-      ASSIGN_OR_RETURN(std::string child_text, Resolve(c, *child, json::serialize(child->prompt),
-                                                       level + 1, graph, seen, error_code));
-      // A text prompt serializes as a JSON string literal; its inside is the
-      // escaped text that replaces the tag.
-      std::string_view escaped(child_text);
-      if (escaped.size() >= 2 && escaped.front() == '"' && escaped.back() == '"') {
-        escaped = escaped.substr(1, escaped.size() - 2);
-      }
-      ReplaceAll(content,
-                 "@@@langfusePrompt:name=" + child->name +
-                     "|version=" + std::to_string(child->version) + "@@@",
-                 escaped);
-      for (const std::string& l : child->labels) {
-        ReplaceAll(content, "@@@langfusePrompt:name=" + child->name + "|label=" + l + "@@@",
-                   escaped);
-      }
-    }
-    seen.erase(current.id);
-    return content;
-  }
-
   // All versions of a name, ascending.
   static absl::StatusOr<std::vector<PromptRecord>> AllVersions(Conn& c,
                                                                const std::string& project_id,
@@ -648,6 +506,12 @@ class PgPromptStore final : public PromptStore {
     out.reserve(r.rows());
     for (int i = 0; i < r.rows(); ++i) out.push_back(ReadRow(r.row(i)));
     return out;
+  }
+
+  // Find() on `c` as a resolution's finder.
+  static PromptFinder FinderOn(Conn& c) {
+    return [&c](const std::string& project_id, const std::string& name,
+                const PromptSelector& selector) { return Find(c, project_id, name, selector); };
   }
 
   static absl::StatusOr<std::optional<PromptRecord>> Find(Conn& c, const std::string& project_id,
@@ -670,42 +534,16 @@ class PgPromptStore final : public PromptStore {
     return out;
   }
 
-  // Removes `labels` from `p`; true when it had any of them.
-  static bool RemoveLabels(PromptRecord& p, const std::vector<std::string>& labels) {
-    size_t before = p.labels.size();
-    std::erase_if(p.labels, [&](const std::string& l) {
-      return std::find(labels.begin(), labels.end(), l) != labels.end();
-    });
-    return p.labels.size() != before;
-  }
-
   static absl::Status UpdateLabelsAndTags(Conn& c, PromptRecord& p, int64_t now) {
     p.updated_at_ms = now;
     return c
         .Exec("UPDATE prompts SET labels = $1, tags = $2, updated_at = $3 WHERE id = $4",
               Params()
-                  .Add(SerializeStringArray(p.labels))
-                  .Add(SerializeStringArray(p.tags))
+                  .Add(SerializePromptStringArray(p.labels))
+                  .Add(SerializePromptStringArray(p.tags))
                   .Add(now)
                   .Add(p.id))
         .status();
-  }
-
-  static std::string CacheKey(const std::string& name, const PromptSelector& selector,
-                              bool resolve) {
-    std::string key;
-    key.reserve(name.size() + 24);
-    key += resolve ? 'r' : 'u';
-    if (selector.version) {
-      key += 'v';
-      key += std::to_string(*selector.version);
-    } else {
-      key += 'l';
-      key += selector.label.value_or("");
-    }
-    key += '\x1f';
-    key += name;
-    return key;
   }
 
   std::optional<std::shared_ptr<const ResolvedPrompt>> CacheLookup(const std::string& project_id,
@@ -727,7 +565,7 @@ class PgPromptStore final : public PromptStore {
     std::unique_lock lock(cache_mu_);
     ProjectCache& project = cache_[project_id];
     if (project.seq > seq) return;
-    if (project.seq < seq || project.reads.size() >= kMaxCachedReadsPerProject) {
+    if (project.seq < seq || project.reads.size() >= kMaxCachedPromptReadsPerProject) {
       project.reads.clear();
       project.seq = seq;
     }

@@ -12,6 +12,7 @@
 #include "common/json_parse.h"
 #include "common/status_macros.h"
 #include "common/time_util.h"
+#include "storage/prompt_store_support.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
 
@@ -64,57 +65,6 @@ constexpr const char* kColumns =
     "id, project_id, name, version, type, prompt, config, labels, tags, commit_message, "
     "created_by, created_at, updated_at";
 
-// More distinct reads than this in one project (names × selectors) empty
-// that project's cache instead of growing it further.
-constexpr size_t kMaxCachedReadsPerProject = 20000;
-
-json::value ParseStored(const std::string& text) {
-  boost::system::error_code ec;
-  json::value v = ParseStoredJson(text, ec);
-  return ec ? json::value(nullptr) : v;
-}
-
-std::vector<std::string> ParseStringArray(const std::string& text) {
-  std::vector<std::string> out;
-  json::value v = ParseStored(text);
-  if (const json::array* arr = v.if_array()) {
-    for (const json::value& e : *arr) {
-      if (const json::string* s = e.if_string()) out.emplace_back(*s);
-    }
-  }
-  return out;
-}
-
-std::string SerializeStringArray(const std::vector<std::string>& values) {
-  json::array arr;
-  for (const std::string& s : values) arr.emplace_back(s);
-  return json::serialize(arr);
-}
-
-// Appends the values of `add` not yet in `out`, keeping first occurrences.
-void AppendDistinct(std::vector<std::string>& out, const std::vector<std::string>& add) {
-  for (const std::string& s : add) {
-    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
-  }
-}
-
-bool HasLabel(const PromptRecord& p, std::string_view label) {
-  return std::find(p.labels.begin(), p.labels.end(), label) != p.labels.end();
-}
-
-std::string DescribeReference(const PromptReference& ref) {
-  return ref.version ? ref.name + " - version " + std::to_string(*ref.version)
-                     : ref.name + " - label " + ref.label;
-}
-
-void ReplaceAll(std::string& text, std::string_view from, std::string_view to) {
-  size_t pos = 0;
-  while ((pos = text.find(from, pos)) != std::string::npos) {
-    text.replace(pos, from.size(), to);
-    pos += to.size();
-  }
-}
-
 absl::Status RunAndReset(Stmt* st) {
   absl::Status s = st->Run();
   st->Reset();
@@ -132,45 +82,23 @@ class SqlitePromptStore final : public PromptStore {
     ASSIGN_OR_RETURN(auto txn, sqlite::Transaction::Begin(*db_, true));
     ASSIGN_OR_RETURN(std::vector<PromptRecord> versions, AllVersions(project_id, v.name));
     const PromptRecord* latest = versions.empty() ? nullptr : &versions.back();
-    if (latest && latest->type != v.type) {
-      return absl::InvalidArgumentError(
-          "Previous versions have different prompt type. Create a new prompt with a different "
-          "name.");
-    }
-    int64_t now = NowMillis();
-    PromptRecord p;
-    p.id = NewUuid();
-    p.project_id = project_id;
-    p.name = v.name;
-    p.version = latest ? latest->version + 1 : 1;
-    p.type = v.type;
-    p.prompt = v.prompt;
-    p.config = v.config.is_null() ? json::value(json::object()) : v.config;
-    AppendDistinct(p.labels, v.labels);
-    AppendDistinct(p.labels, {kLatestPromptLabel});
-    if (v.tags) {
-      AppendDistinct(p.tags, *v.tags);
-    } else if (latest) {
-      p.tags = latest->tags;
-    }
-    p.commit_message = v.commit_message;
-    p.created_by = v.created_by;
-    p.created_at_ms = p.updated_at_ms = now;
+    const int64_t now = NowMillis();
+    ASSIGN_OR_RETURN(PromptRecord p, NextPromptVersion(project_id, v, latest, now));
 
     std::string content = json::serialize(p.prompt);
     std::vector<PromptReference> refs = ParsePromptReferences(content);
     if (!refs.empty()) {
-      ResolutionGraphBuilder graph(p);
-      std::set<std::string> seen;
+      PromptResolutionGraph graph;
       RETURN_IF_ERROR(
-          Resolve(p, content, 0, graph, seen, absl::StatusCode::kInvalidArgument).status());
+          ResolvePromptContent(p, content, absl::StatusCode::kInvalidArgument, Finder(), &graph)
+              .status());
     }
 
     ASSIGN_OR_RETURN(Stmt * ins, db_->Prepare(std::string("INSERT INTO prompts(") + kColumns +
                                               ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"));
     ins->Bind(1, p.id).Bind(2, p.project_id).Bind(3, p.name).Bind(4, p.version).Bind(5, p.type);
     ins->Bind(6, content).Bind(7, json::serialize(p.config));
-    ins->Bind(8, SerializeStringArray(p.labels)).Bind(9, SerializeStringArray(p.tags));
+    ins->Bind(8, SerializePromptStringArray(p.labels)).Bind(9, SerializePromptStringArray(p.tags));
     ins->Bind(10, p.commit_message).Bind(11, p.created_by).Bind(12, now).Bind(13, now);
     RETURN_IF_ERROR(RunAndReset(ins));
 
@@ -207,7 +135,7 @@ class SqlitePromptStore final : public PromptStore {
                                                             const std::string& name,
                                                             const PromptSelector& selector,
                                                             bool resolve) override {
-    std::string key = CacheKey(name, selector, resolve);
+    std::string key = PromptReadCacheKey(name, selector, resolve);
     if (auto hit = CacheLookup(project_id, key)) return *hit;
 
     // Reading and caching under db_mu_ orders this fill against every write
@@ -225,13 +153,13 @@ class SqlitePromptStore final : public PromptStore {
         PromptRecord& root = resolved->record;
         std::string content = json::serialize(root.prompt);
         if (!ParsePromptReferences(content).empty()) {
-          ResolutionGraphBuilder graph(root);
-          std::set<std::string> seen;
+          PromptResolutionGraph graph;
           ASSIGN_OR_RETURN(
               std::string resolved_text,
-              Resolve(root, content, 0, graph, seen, absl::StatusCode::kFailedPrecondition));
-          root.prompt = ParseStored(resolved_text);
-          if (!graph.graph.dependencies.empty()) resolved->graph = std::move(graph.graph);
+              ResolvePromptContent(root, content, absl::StatusCode::kFailedPrecondition, Finder(),
+                                   &graph));
+          root.prompt = ParseStoredPromptJson(resolved_text);
+          if (!graph.dependencies.empty()) resolved->graph = std::move(graph);
         }
       }
       result = std::move(resolved);
@@ -444,74 +372,6 @@ class SqlitePromptStore final : public PromptStore {
  private:
   using ProjectCache = std::unordered_map<std::string, std::shared_ptr<const ResolvedPrompt>>;
 
-  struct ResolutionGraphBuilder {
-    explicit ResolutionGraphBuilder(const PromptRecord& root) {
-      graph.root = {root.id, root.name, root.version};
-    }
-    void Add(const std::string& parent_id, const PromptRecord& child) {
-      auto it = std::find_if(graph.dependencies.begin(), graph.dependencies.end(),
-                             [&](const auto& e) { return e.first == parent_id; });
-      if (it == graph.dependencies.end()) {
-        graph.dependencies.emplace_back(parent_id, std::vector<PromptNode>{});
-        it = std::prev(graph.dependencies.end());
-      }
-      it->second.push_back({child.id, child.name, child.version});
-    }
-    PromptResolutionGraph graph;
-  };
-
-  // Returns `current`'s serialized content with every reference replaced by
-  // the referenced text prompt's resolved text (JSON-escaped, so it drops
-  // into strings of chat messages as well). `root` is graph.root.
-  absl::StatusOr<std::string> Resolve(const PromptRecord& current, std::string content, int level,
-                                      ResolutionGraphBuilder& graph, std::set<std::string>& seen,
-                                      absl::StatusCode error_code) {
-    auto fail = [&](std::string message) { return absl::Status(error_code, message); };
-    if (level >= kMaxPromptNestingDepth) {
-      return fail("Maximum nesting depth exceeded (" + std::to_string(kMaxPromptNestingDepth) +
-                  ")");
-    }
-    const PromptNode& root = graph.graph.root;
-    // A prompt may not pull in another version of the root's own name: that
-    // is a cycle as soon as labels move.
-    if (seen.count(current.id) || (current.name == root.name && current.id != root.id)) {
-      return fail("Circular dependency detected involving prompt '" + current.name + "' version " +
-                  std::to_string(current.version));
-    }
-    std::vector<PromptReference> refs = ParsePromptReferences(content);
-    if (refs.empty()) return content;
-    seen.insert(current.id);
-    for (const PromptReference& ref : refs) {
-      PromptSelector selector =
-          ref.version ? PromptSelector::Version(*ref.version) : PromptSelector::Label(ref.label);
-      ASSIGN_OR_RETURN(std::optional<PromptRecord> child,
-                       Find(current.project_id, ref.name, selector));
-      if (!child) return fail("Prompt dependency not found: " + DescribeReference(ref));
-      if (child->type != "text") {
-        return fail("Prompt dependency is not a text prompt: " + DescribeReference(ref));
-      }
-      graph.Add(current.id, *child);
-      ASSIGN_OR_RETURN(std::string child_text, Resolve(*child, json::serialize(child->prompt),
-                                                       level + 1, graph, seen, error_code));
-      // A text prompt serializes as a JSON string literal; its inside is the
-      // escaped text that replaces the tag.
-      std::string_view escaped(child_text);
-      if (escaped.size() >= 2 && escaped.front() == '"' && escaped.back() == '"') {
-        escaped = escaped.substr(1, escaped.size() - 2);
-      }
-      ReplaceAll(content,
-                 "@@@langfusePrompt:name=" + child->name +
-                     "|version=" + std::to_string(child->version) + "@@@",
-                 escaped);
-      for (const std::string& l : child->labels) {
-        ReplaceAll(content, "@@@langfusePrompt:name=" + child->name + "|label=" + l + "@@@",
-                   escaped);
-      }
-    }
-    seen.erase(current.id);
-    return content;
-  }
-
   static PromptRecord ReadRow(const Stmt& st) {
     PromptRecord p;
     p.id = st.Text(0);
@@ -519,10 +379,10 @@ class SqlitePromptStore final : public PromptStore {
     p.name = st.Text(2);
     p.version = static_cast<int>(st.Int(3));
     p.type = st.Text(4);
-    p.prompt = ParseStored(st.Text(5));
-    p.config = ParseStored(st.Text(6));
-    p.labels = ParseStringArray(st.Text(7));
-    p.tags = ParseStringArray(st.Text(8));
+    p.prompt = ParseStoredPromptJson(st.Text(5));
+    p.config = ParseStoredPromptJson(st.Text(6));
+    p.labels = ParsePromptStringArray(st.Text(7));
+    p.tags = ParsePromptStringArray(st.Text(8));
     p.commit_message = st.OptText(9);
     p.created_by = st.Text(10);
     p.created_at_ms = st.Int(11);
@@ -549,6 +409,12 @@ class SqlitePromptStore final : public PromptStore {
     }
     st->Reset();
     return out;
+  }
+
+  // Find() as a resolution's finder. Requires db_mu_ while in use.
+  PromptFinder Finder() {
+    return [this](const std::string& project_id, const std::string& name,
+                  const PromptSelector& selector) { return Find(project_id, name, selector); };
   }
 
   // Requires db_mu_.
@@ -578,39 +444,13 @@ class SqlitePromptStore final : public PromptStore {
     return out;
   }
 
-  // Removes `labels` from `p`; true when it had any of them.
-  static bool RemoveLabels(PromptRecord& p, const std::vector<std::string>& labels) {
-    size_t before = p.labels.size();
-    std::erase_if(p.labels, [&](const std::string& l) {
-      return std::find(labels.begin(), labels.end(), l) != labels.end();
-    });
-    return p.labels.size() != before;
-  }
-
   absl::Status UpdateLabelsAndTags(PromptRecord& p, int64_t now) {
     p.updated_at_ms = now;
     ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("UPDATE prompts SET labels = ?, tags = ?, "
                                              "updated_at = ? WHERE id = ?"));
-    st->Bind(1, SerializeStringArray(p.labels)).Bind(2, SerializeStringArray(p.tags));
+    st->Bind(1, SerializePromptStringArray(p.labels)).Bind(2, SerializePromptStringArray(p.tags));
     st->Bind(3, now).Bind(4, p.id);
     return RunAndReset(st);
-  }
-
-  static std::string CacheKey(const std::string& name, const PromptSelector& selector,
-                              bool resolve) {
-    std::string key;
-    key.reserve(name.size() + 24);
-    key += resolve ? 'r' : 'u';
-    if (selector.version) {
-      key += 'v';
-      key += std::to_string(*selector.version);
-    } else {
-      key += 'l';
-      key += selector.label.value_or("");
-    }
-    key += '\x1f';
-    key += name;
-    return key;
   }
 
   std::optional<std::shared_ptr<const ResolvedPrompt>> CacheLookup(const std::string& project_id,
@@ -627,7 +467,7 @@ class SqlitePromptStore final : public PromptStore {
                   std::shared_ptr<const ResolvedPrompt> value) {
     std::unique_lock lock(cache_mu_);
     ProjectCache& project = cache_[project_id];
-    if (project.size() >= kMaxCachedReadsPerProject) project.clear();
+    if (project.size() >= kMaxCachedPromptReadsPerProject) project.clear();
     project[key] = std::move(value);
   }
 
