@@ -58,10 +58,10 @@ def main() -> None:
     step_ms = 30 * DAY_MS // max(copies, 1)
     out = {"original_observations": have, "copies": copies}
     start = time.monotonic()
-    # trace_metrics and trace_observations: the per-trace summaries and the
-    # observations by trace that the write path keeps (entity_versions is
-    # filled by ClickHouse's views from the copies themselves).
-    for table in ("traces", "observations", "scores", "trace_metrics", "trace_observations"):
+    # trace_metrics and observations_by_trace: the per-trace summaries and
+    # the observations by trace that the write path keeps (entity_versions
+    # and trace_heads are filled by ClickHouse's views from the copies).
+    for table in ("traces", "observations", "scores", "trace_metrics", "observations_by_trace"):
         cols = [r["name"] for r in sql(
             f"SELECT name FROM system.columns WHERE database = {quote(a.database)} AND table = "
             f"{quote(table)} ORDER BY position FORMAT JSONEachRow")]

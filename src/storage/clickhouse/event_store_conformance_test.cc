@@ -395,40 +395,56 @@ TEST_P(EventStoreConformanceTest, WritersTakingTurnsMergeOntoEachOther) {
   (*other)->Close();
 }
 
-// A store written before migration 5 (no entity_versions): opening it
-// backfills the versions, so a process with an empty state cache merges
-// later events onto every stored entity instead of starting it over.
-TEST_P(EventStoreConformanceTest, VersionsOfAnOlderStoreAreBackfilled) {
-  if (!ch_options_) GTEST_SKIP() << "a ClickHouse migration";
+// A store written before migrations 5 and 6 (no entity_versions, no
+// trace_heads; observations by trace in trace_observations): opening it
+// backfills them, so a process with an empty state cache merges later events
+// onto every stored entity instead of starting it over, and recounts each
+// trace's summary from all of its observations.
+TEST_P(EventStoreConformanceTest, TablesOfAnOlderStoreAreBackfilled) {
+  if (!ch_options_) GTEST_SKIP() << "ClickHouse migrations";
   Write({Ev("trace-create", kBase, {{"id", "t1"}, {"userId", "u-before"}}),
          Ev("span-create", kBase + 1,
             {{"id", "s1"},
              {"traceId", "t1"},
              {"name", "step"},
              {"startTime", FormatIsoMillis(kBase)}}),
+         // Never written again: only the backfill tells the recount about it.
+         Ev("span-create", kBase + 1,
+            {{"id", "s0"}, {"traceId", "t1"}, {"startTime", FormatIsoMillis(kBase - 5)}}),
          Ev("score-create", kBase + 2,
             {{"id", "sc1"}, {"traceId", "t1"}, {"name", "q"}, {"value", 1}, {"comment", "kept"}})});
   ClickHouseClient client(*ch_options_);
-  for (const char* view : {"entity_versions_of_traces", "entity_versions_of_observations",
-                           "entity_versions_of_scores"}) {
+  for (const char* view :
+       {"entity_versions_of_traces", "entity_versions_of_observations", "entity_versions_of_scores",
+        "trace_heads_of_traces", "observations_by_trace_of_trace_observations"}) {
     ASSERT_TRUE(client.Execute(std::string("DROP VIEW ") + view).ok());
   }
-  ASSERT_TRUE(client.Execute("DROP TABLE entity_versions").ok());
+  // Where a store of that version kept the observations by trace.
+  ASSERT_TRUE(client.Execute("TRUNCATE TABLE trace_observations").ok());
+  ASSERT_TRUE(
+      client.Execute("INSERT INTO trace_observations SELECT * FROM observations_by_trace").ok());
+  for (const char* table : {"entity_versions", "trace_heads", "observations_by_trace"}) {
+    ASSERT_TRUE(client.Execute(std::string("DROP TABLE ") + table).ok());
+  }
   ASSERT_TRUE(client
-                  .Execute("ALTER TABLE loupe_schema_migrations DELETE WHERE version = 5 SETTINGS "
+                  .Execute("ALTER TABLE loupe_schema_migrations DELETE WHERE version >= 5 SETTINGS "
                            "mutations_sync = 1")
                   .ok());
   auto reopened = OpenClickHouseEventStore(*ch_options_, prices_.get());
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   writer_ = reopened->get();
   Write({Ev("trace-create", kBase + 3, {{"id", "t1"}, {"name", "later"}}),
-         Ev("span-update", kBase + 4, {{"id", "s1"}, {"endTime", FormatIsoMillis(kBase + 9)}}),
-         Ev("score-create", kBase + 5, {{"id", "sc1"}, {"name", "q"}, {"value", 2}})});
+         Ev("span-create", kBase + 4,
+            {{"id", "s2"}, {"traceId", "t1"}, {"startTime", FormatIsoMillis(kBase + 5)}}),
+         Ev("span-update", kBase + 6, {{"id", "s1"}, {"endTime", FormatIsoMillis(kBase + 9)}}),
+         Ev("score-create", kBase + 7, {{"id", "sc1"}, {"name", "q"}, {"value", 2}})});
   writer_ = nullptr;
   auto t1 = Trace("t1");
   ASSERT_TRUE(t1);
   EXPECT_EQ(t1->name, "later");
   EXPECT_EQ(t1->user_id, "u-before");
+  EXPECT_EQ(t1->observation_count, 3);
+  EXPECT_EQ(t1->min_start_ms, kBase - 5);
   auto s1 = Observation("s1");
   ASSERT_TRUE(s1);
   EXPECT_EQ(s1->name, "step");
@@ -437,6 +453,15 @@ TEST_P(EventStoreConformanceTest, VersionsOfAnOlderStoreAreBackfilled) {
   ASSERT_TRUE(sc1);
   EXPECT_EQ(sc1->value, 2);
   EXPECT_EQ(sc1->comment, "kept");
+  // A delete finds the observations written before the upgrade as well.
+  for (EventStore* s : {reopened->get(), ref_.get()}) {
+    auto n = s->DeleteTraces(project_, {"t1"});
+    ASSERT_TRUE(n.ok()) << n.status();
+    EXPECT_EQ(*n, 1);
+  }
+  EXPECT_FALSE(Observation("s0"));
+  EXPECT_FALSE(Observation("s1"));
+  EXPECT_FALSE(Observation("s2"));
   (*reopened)->Close();
 }
 
