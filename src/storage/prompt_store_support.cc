@@ -77,8 +77,7 @@ absl::StatusOr<std::string> Resolve(const PromptRecord& current, std::string con
                    "|version=" + std::to_string(child->version) + "@@@",
                escaped);
     for (const std::string& l : child->labels) {
-      ReplaceAll(content, "@@@langfusePrompt:name=" + child->name + "|label=" + l + "@@@",
-                 escaped);
+      ReplaceAll(content, "@@@langfusePrompt:name=" + child->name + "|label=" + l + "@@@", escaped);
     }
   }
   seen.erase(current.id);
