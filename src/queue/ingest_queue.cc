@@ -146,6 +146,11 @@ void IngestWorker::Run() {
     // pending entries first.
     if (ahead.valid()) ahead.get().IgnoreError();
   };
+  // The last stored round's finishing step (recounts, then acknowledgement),
+  // which runs while the next round is stored. Its entries stay pending
+  // until it is done.
+  std::future<absl::Status> finishing;
+  auto join_finishing = [&] { return finishing.valid() ? finishing.get() : absl::OkStatus(); };
   while (running_) {
     if (backoff.count() > 0) {
       // Sleep in slices so Stop() is not held up by a long backoff.
@@ -185,8 +190,14 @@ void IngestWorker::Run() {
         }
       } else {
         // First what this worker read (or claimed) and has not
-        // acknowledged, then new entries.
-        round = ReadRound(owned_, ReadMode::kPending);
+        // acknowledged, then new entries. A round still finishing has its
+        // entries pending too: it ends first, so they are not read again.
+        s = join_finishing();
+        if (!s.ok()) {
+          round = s;
+        } else {
+          round = ReadRound(owned_, ReadMode::kPending);
+        }
         if (round.ok() && round->entries.empty()) round = ReadRound(owned_, ReadMode::kWaitForNew);
       }
       if (!round.ok()) {
@@ -195,8 +206,20 @@ void IngestWorker::Run() {
         ahead = std::async(std::launch::async, [this, partitions = owned_] {
           return ReadRound(partitions, ReadMode::kWaitForNew);
         });
-        s = Store(*round);
-        if (s.ok()) s = Acknowledge(round->entries);
+        absl::StatusOr<std::vector<StagedWrite>> staged = Store(*round);
+        absl::Status previous = join_finishing();
+        s = staged.ok() ? previous : staged.status();
+        if (s.ok()) {
+          finishing = std::async(std::launch::async,
+                                 [this, writes = std::move(*staged), entries = round->entries]() {
+                                   for (const StagedWrite& w : writes) RETURN_IF_ERROR(w.finish());
+                                   return Acknowledge(entries);
+                                 });
+        } else {
+          drop_ahead();
+        }
+      } else {
+        s = join_finishing();
         if (!s.ok()) drop_ahead();
       }
     }
@@ -214,6 +237,8 @@ void IngestWorker::Run() {
     }
   }
   drop_ahead();
+  absl::Status last = join_finishing();
+  if (!last.ok()) NoteError(last);
 }
 
 absl::Status IngestWorker::ManageLeases() {
@@ -384,7 +409,7 @@ absl::Status IngestWorker::Fetch(Round& round) {
   return absl::OkStatus();
 }
 
-absl::Status IngestWorker::Store(const Round& round) {
+absl::StatusOr<std::vector<StagedWrite>> IngestWorker::Store(const Round& round) {
   const auto started = std::chrono::steady_clock::now();
   const auto& entries = round.entries;
   std::map<std::string, std::vector<IngestEvent>> by_project;
@@ -402,8 +427,10 @@ absl::Status IngestWorker::Store(const Round& round) {
       ++events;
     }
   }
+  std::vector<StagedWrite> writes;
   for (auto& [project, list] : by_project) {
-    RETURN_IF_ERROR(store_->Write(project, std::move(list)));
+    ASSIGN_OR_RETURN(StagedWrite w, store_->WriteStaged(project, std::move(list)));
+    writes.push_back(std::move(w));
   }
   auto ms = [](auto d) {
     return static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
@@ -417,7 +444,7 @@ absl::Status IngestWorker::Store(const Round& round) {
   std::lock_guard<std::mutex> lock(mu_);
   health_.entries_done += static_cast<int64_t>(entries.size());
   health_.events_written += events;
-  return absl::OkStatus();
+  return writes;
 }
 
 absl::Status IngestWorker::Acknowledge(const std::vector<Entry>& entries) {

@@ -129,7 +129,9 @@ class IngestWorker {
   absl::StatusOr<Round> ReadRound(const std::set<int>& partitions, ReadMode mode);
   absl::StatusOr<std::vector<Entry>> Read(const std::set<int>& partitions, ReadMode mode);
   absl::Status Fetch(Round& round);
-  absl::Status Store(const Round& round);
+  // Writes the round's events; each returned step must succeed before the
+  // round is acknowledged.
+  absl::StatusOr<std::vector<StagedWrite>> Store(const Round& round);
   absl::Status Acknowledge(const std::vector<Entry>& entries);
   void DeadLetter(const Entry& entry, const absl::Status& why);
   void ReleaseAll();

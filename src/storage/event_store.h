@@ -14,6 +14,7 @@
 //    error.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -153,6 +154,15 @@ struct DailyMetricsRow {
   std::vector<DailyModelUsage> usage;
 };
 
+// A write in two steps, for a caller that pipelines batches (the ingestion
+// worker): when WriteStaged returns, the entities are durable and readable;
+// `finish` brings what is derived from them (per-trace summaries) up to
+// date. The caller must see `finish` succeed before it treats the batch as
+// stored, and may call WriteStaged for the next batch meanwhile.
+struct StagedWrite {
+  std::function<absl::Status()> finish = [] { return absl::OkStatus(); };
+};
+
 class EventStore {
  public:
   virtual ~EventStore() = default;
@@ -160,6 +170,15 @@ class EventStore {
   // Durably merges `events` (all of one project). On error nothing of the
   // batch is visible and the caller must not acknowledge it.
   virtual absl::Status Write(const std::string& project_id, std::vector<IngestEvent> events) = 0;
+
+  // Write() as two steps (see StagedWrite). Stores whose Write has nothing to
+  // defer do all of it here.
+  virtual absl::StatusOr<StagedWrite> WriteStaged(const std::string& project_id,
+                                                  std::vector<IngestEvent> events) {
+    absl::Status s = Write(project_id, std::move(events));
+    if (!s.ok()) return s;
+    return StagedWrite{};
+  }
 
   virtual absl::StatusOr<std::optional<TraceRecord>> GetTrace(const std::string& project_id,
                                                               const std::string& id) = 0;
