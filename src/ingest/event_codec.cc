@@ -18,23 +18,32 @@ const json::string* StringField(const json::object& o, std::string_view key) {
 
 std::string EncodeEventBatch(const std::string& project_id,
                              const std::vector<IngestEvent>& events) {
+  return EncodeEventBatch(project_id, std::vector<const std::vector<IngestEvent>*>{&events});
+}
+
+std::string EncodeEventBatch(const std::string& project_id,
+                             const std::vector<const std::vector<IngestEvent>*>& parts) {
   json::object root;
   root["v"] = kFormatVersion;
   root["project"] = project_id;
   json::array& out = root["events"].emplace_array();
-  out.reserve(events.size());
-  for (const IngestEvent& e : events) {
-    json::object o;
-    o["id"] = e.event_id;
-    o["kind"] = static_cast<int64_t>(e.kind);
-    o["update"] = e.is_update;
-    o["ts_us"] = e.timestamp_us;
-    o["entity"] = e.entity_id;
-    if (!e.observation_type.empty()) o["obs_type"] = e.observation_type;
-    if (!e.sdk_name.empty()) o["sdk"] = e.sdk_name;
-    if (!e.sdk_version.empty()) o["sdk_version"] = e.sdk_version;
-    o["body"] = e.body;
-    out.emplace_back(std::move(o));
+  size_t count = 0;
+  for (const auto* part : parts) count += part->size();
+  out.reserve(count);
+  for (const auto* part : parts) {
+    for (const IngestEvent& e : *part) {
+      json::object o;
+      o["id"] = e.event_id;
+      o["kind"] = static_cast<int64_t>(e.kind);
+      o["update"] = e.is_update;
+      o["ts_us"] = e.timestamp_us;
+      o["entity"] = e.entity_id;
+      if (!e.observation_type.empty()) o["obs_type"] = e.observation_type;
+      if (!e.sdk_name.empty()) o["sdk"] = e.sdk_name;
+      if (!e.sdk_version.empty()) o["sdk_version"] = e.sdk_version;
+      o["body"] = e.body;
+      out.emplace_back(std::move(o));
+    }
   }
   return json::serialize(root);
 }

@@ -25,6 +25,9 @@ struct EncodedBatch {
 };
 
 std::string EncodeEventBatch(const std::string& project_id, const std::vector<IngestEvent>& events);
+// The events of several batches of one project, in order, as one.
+std::string EncodeEventBatch(const std::string& project_id,
+                             const std::vector<const std::vector<IngestEvent>*>& parts);
 
 // Fails with kDataLoss on anything EncodeEventBatch would not have written
 // (another format version, missing or mistyped fields).

@@ -22,6 +22,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// What one group commit puts into an object at most (event bodies); a
+// request larger than this is an object of its own.
+constexpr size_t kMaxGroupBytes = 16 << 20;
+
 // Renews a lease only while it still names this worker.
 constexpr const char* kRenewScript =
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
@@ -69,23 +73,92 @@ std::string IngestQueue::LeaseKey(int partition) const {
 absl::Status IngestQueue::Enqueue(const std::string& project_id,
                                   const std::vector<IngestEvent>& events) {
   if (events.empty()) return absl::OkStatus();
-  std::set<int> partitions;
-  for (const IngestEvent& e : events) partitions.insert(PartitionOf(project_id, e));
-  const std::string object = absl::StrCat("events/", DateSegment(), "/", NewUuid(), ".json");
-  if (absl::Status s = blobs_->Put(object, EncodeEventBatch(project_id, events)); !s.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat("event storage (LANGFUSE_S3_EVENT_UPLOAD_*): ", s.message()));
+  size_t bytes = 0;
+  for (const IngestEvent& e : events) bytes += e.body.size();
+  Waiter me{&project_id, &events, bytes, absl::OkStatus(), false};
+  std::unique_lock lock(mu_);
+  waiting_.push_back(&me);
+  // Whoever finds no commit running stores what is waiting, its own request
+  // included unless the size bound leaves it for the next group.
+  while (!me.done) {
+    if (committing_) {
+      committed_.wait(lock);
+      continue;
+    }
+    committing_ = true;
+    std::vector<Waiter*> group;
+    size_t group_bytes = 0;
+    auto it = waiting_.begin();
+    for (; it != waiting_.end(); ++it) {
+      if (!group.empty() && group_bytes + (*it)->bytes > kMaxGroupBytes) break;
+      group_bytes += (*it)->bytes;
+      group.push_back(*it);
+    }
+    waiting_.erase(waiting_.begin(), it);
+    lock.unlock();
+    Commit(group);
+    lock.lock();
+    for (Waiter* w : group) w->done = true;
+    committing_ = false;
+    committed_.notify_all();
+  }
+  return me.result;
+}
+
+void IngestQueue::Commit(const std::vector<Waiter*>& group) {
+  std::map<std::string, std::vector<Waiter*>> by_project;
+  for (Waiter* w : group) by_project[*w->project_id].push_back(w);
+  struct Object {
+    std::string name;
+    std::set<int> partitions;
+    std::future<absl::Status> put;
+  };
+  std::map<std::string, Object> objects;  // by project
+  for (const auto& [project, waiters] : by_project) {
+    Object& o = objects[project];
+    o.name = absl::StrCat("events/", DateSegment(), "/", NewUuid(), ".json");
+    std::vector<const std::vector<IngestEvent>*> parts;
+    for (const Waiter* w : waiters) {
+      parts.push_back(w->events);
+      for (const IngestEvent& e : *w->events) o.partitions.insert(PartitionOf(project, e));
+    }
+    o.put = std::async(std::launch::async,
+                       [this, name = o.name, project = project, parts = std::move(parts)] {
+                         return blobs_->Put(name, EncodeEventBatch(project, parts));
+                       });
   }
   std::vector<std::vector<std::string>> commands;
-  for (int p : partitions) {
-    commands.push_back({"XADD", StreamKey(p), "*", "project", project_id, "object", object});
+  std::map<std::string, absl::Status> results;  // by project
+  for (auto& [project, o] : objects) {
+    absl::Status s = o.put.get();
+    if (!s.ok()) {
+      results[project] = absl::UnavailableError(
+          absl::StrCat("event storage (LANGFUSE_S3_EVENT_UPLOAD_*): ", s.message()));
+      continue;
+    }
+    for (int p : o.partitions) {
+      commands.push_back({"XADD", StreamKey(p), "*", "project", project, "object", o.name});
+    }
   }
-  absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(commands);
-  if (!replies.ok()) return replies.status();
-  for (const RedisReply& r : *replies) {
-    if (r.is_error()) return ReplyError("XADD", r);
+  absl::Status referenced = absl::OkStatus();
+  if (!commands.empty()) {
+    absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(commands);
+    if (!replies.ok()) {
+      referenced = replies.status();
+    } else {
+      for (const RedisReply& r : *replies) {
+        if (r.is_error()) {
+          referenced = ReplyError("XADD", r);
+          break;
+        }
+      }
+    }
   }
-  return absl::OkStatus();
+  for (auto& [project, waiters] : by_project) {
+    auto it = results.find(project);
+    const absl::Status& s = it != results.end() ? it->second : referenced;
+    for (Waiter* w : waiters) w->result = s;
+  }
 }
 
 IngestWorker::IngestWorker(IngestQueue* queue, EventStore* store, IngestWorkerOptions options)

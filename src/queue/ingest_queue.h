@@ -4,10 +4,13 @@
 // LANGFUSE_S3_EVENT_UPLOAD_*).
 //
 // Accepting (IngestQueue::Enqueue, on the web processes): the validated
-// events of a request become one object in the event bucket and a reference
-// in the Redis stream of every partition they fall into; the request is
-// acknowledged only after both. All events of one entity fall into the same
-// partition (a hash of project, kind and id).
+// events of a request become part of one object in the event bucket and a
+// reference in the Redis stream of every partition they fall into; the
+// request is acknowledged only after both. Requests that arrive while an
+// object is being stored share the next one (group commit): under load a
+// web process makes a few large objects rather than one per request, which
+// is what the object store and the workers' fetches cost. All events of one
+// entity fall into the same partition (a hash of project, kind and id).
 //
 // Storing (IngestWorker, on the worker processes): each partition is leased
 // to one worker at a time, so no two workers merge the same entity at once.
@@ -20,6 +23,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -70,9 +74,25 @@ class IngestQueue {
   const IngestQueueOptions& options() const { return options_; }
 
  private:
+  // A request waiting in Enqueue for the object that will hold its events.
+  struct Waiter {
+    const std::string* project_id;
+    const std::vector<IngestEvent>* events;
+    size_t bytes;  // of the events' bodies, to bound an object's size
+    absl::Status result;
+    bool done = false;
+  };
+  // Stores the events of `group` (objects, one per project, side by side;
+  // then their stream entries) and sets every waiter's result.
+  void Commit(const std::vector<Waiter*>& group);
+
   RedisClient* redis_;
   BlobStore* blobs_;
   IngestQueueOptions options_;
+  std::mutex mu_;
+  std::condition_variable committed_;
+  std::vector<Waiter*> waiting_ ABSL_GUARDED_BY(mu_);
+  bool committing_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 struct IngestWorkerOptions {

@@ -8,10 +8,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -245,6 +247,101 @@ TEST_F(IngestQueueTest, AnUnreadableObjectIsSetAsideWithoutBlockingThePartition)
   }));
   ASSERT_TRUE(WaitFor([&] { return QueuedEntries() == 0; }));
   EXPECT_EQ(Int({"XLEN", queue_->DeadLetterKey()}), queue_->options().partitions);
+}
+
+// The local object store, with a gate that holds back the first object's
+// Put until opened, and Puts of objects of `failing_project` refused: what
+// the queue's group commit does with requests arriving while an object is
+// stored, and with a group whose objects partly fail.
+class GatedBlobStore : public BlobStore {
+ public:
+  GatedBlobStore(BlobStore* inner, std::string failing_project)
+      : inner_(inner), failing_("\"project\":\"" + failing_project + "\"") {}
+
+  absl::Status Put(std::string_view key, std::string_view data) override {
+    {
+      std::unique_lock lock(mu_);
+      ++puts_;
+      if (puts_ == 1) {
+        first_started_ = true;
+        changed_.notify_all();
+        changed_.wait(lock, [&] { return open_; });
+      }
+    }
+    if (data.find(failing_) != std::string_view::npos) {
+      return absl::UnavailableError("object store refused the object");
+    }
+    return inner_->Put(key, data);
+  }
+  absl::StatusOr<std::string> Get(std::string_view key) override { return inner_->Get(key); }
+  absl::StatusOr<bool> Exists(std::string_view key) override { return inner_->Exists(key); }
+  absl::StatusOr<BlobInfo> Stat(std::string_view key) override { return inner_->Stat(key); }
+  absl::Status Delete(std::string_view key) override { return inner_->Delete(key); }
+
+  void WaitForFirstPut() {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return first_started_; });
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    changed_.notify_all();
+  }
+  int puts() {
+    std::lock_guard lock(mu_);
+    return puts_;
+  }
+
+ private:
+  BlobStore* inner_;
+  std::string failing_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  int puts_ = 0;
+  bool first_started_ = false;
+  bool open_ = false;
+};
+
+TEST_F(IngestQueueTest, RequestsArrivingDuringAStoreShareTheNextObject) {
+  GatedBlobStore gated(blobs_.get(), "proj-down");
+  IngestQueue queue(redis_.get(), &gated, queue_->options());
+  std::vector<absl::Status> results(7, absl::UnknownError("not run"));
+  std::vector<std::thread> requests;
+  requests.emplace_back(
+      [&] { results[0] = queue.Enqueue("proj-g", Events(TraceBatch("g0", "n", 1))); });
+  gated.WaitForFirstPut();
+  // Six more while the first object is held back: three of a project whose
+  // objects the store refuses, three of one whose objects it takes.
+  for (int i = 1; i < 7; ++i) {
+    requests.emplace_back([&, i] {
+      const std::string project = i % 2 ? "proj-down" : "proj-g";
+      results[i] = queue.Enqueue(project, Events(TraceBatch("g" + std::to_string(i), "n", 2)));
+    });
+  }
+  std::this_thread::sleep_for(milliseconds(300));
+  gated.Open();
+  for (std::thread& t : requests) t.join();
+  // The first request's object, then one per project for the six.
+  EXPECT_EQ(gated.puts(), 3);
+  for (int i = 0; i < 7; ++i) {
+    if (i % 2) {
+      EXPECT_EQ(results[i].code(), absl::StatusCode::kUnavailable) << i << ": " << results[i];
+      EXPECT_NE(results[i].message().find("LANGFUSE_S3_EVENT_UPLOAD"), std::string::npos);
+    } else {
+      EXPECT_TRUE(results[i].ok()) << i << ": " << results[i];
+    }
+  }
+  StartWorker("w-group");
+  for (int i : {0, 2, 4, 6}) {
+    ASSERT_TRUE(WaitFor([&] {
+      auto t = Trace("proj-g", "g" + std::to_string(i));
+      return t && t->observation_count == (i == 0 ? 1 : 2);
+    })) << i;
+  }
+  ASSERT_TRUE(WaitFor([&] { return QueuedEntries() == 0; }));
+  // Nothing of the refused requests was referenced or stored.
+  EXPECT_EQ(workers_[0]->health().events_written, 2 + 3 * 3);
+  for (int i : {1, 3, 5}) EXPECT_FALSE(Trace("proj-down", "g" + std::to_string(i)).has_value());
 }
 
 }  // namespace
