@@ -112,6 +112,7 @@ void IngestQueue::Commit(const std::vector<Waiter*>& group) {
     std::string name;
     std::set<int> partitions;
     std::future<absl::Status> put;
+    absl::Status stored;  // of the PUT, named for the client
   };
   std::map<std::string, Object> objects;  // by project
   for (const auto& [project, waiters] : by_project) {
@@ -128,11 +129,9 @@ void IngestQueue::Commit(const std::vector<Waiter*>& group) {
                        });
   }
   std::vector<std::vector<std::string>> commands;
-  std::map<std::string, absl::Status> results;  // by project
   for (auto& [project, o] : objects) {
-    absl::Status s = o.put.get();
-    if (!s.ok()) {
-      results[project] = absl::UnavailableError(
+    if (absl::Status s = o.put.get(); !s.ok()) {
+      o.stored = absl::UnavailableError(
           absl::StrCat("event storage (LANGFUSE_S3_EVENT_UPLOAD_*): ", s.message()));
       continue;
     }
@@ -155,9 +154,8 @@ void IngestQueue::Commit(const std::vector<Waiter*>& group) {
     }
   }
   for (auto& [project, waiters] : by_project) {
-    auto it = results.find(project);
-    const absl::Status& s = it != results.end() ? it->second : referenced;
-    for (Waiter* w : waiters) w->result = s;
+    const Object& o = objects[project];
+    for (Waiter* w : waiters) w->result = o.stored.ok() ? referenced : o.stored;
   }
 }
 
