@@ -19,6 +19,8 @@
 #   bench/scaleout.sh --observations N --webs 2 --workers 2 --connections 8
 #   bench/scaleout.sh --ch-observations 10000000   # and the UI at 10 M observations
 #   bench/scaleout.sh --lag-observations N         # a longer lag phase (default: half)
+#   bench/scaleout.sh --lag-rate N                 # offer N events/s in the lag phase
+#                                                  # (default: 70 % of the end-to-end rate)
 #
 # Results go to bench/results/<date>-scaleout/ (summary.md, load.json, logs).
 set -euo pipefail
@@ -32,6 +34,7 @@ WORKERS=1
 PARTITIONS=8
 CH_OBSERVATIONS=0
 LAG_OBSERVATIONS=
+LAG_RATE=
 ARGS="$*"
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -42,6 +45,7 @@ while [[ $# -gt 0 ]]; do
     --partitions) PARTITIONS=$2; shift ;;
     --ch-observations) CH_OBSERVATIONS=$2; shift ;;
     --lag-observations) LAG_OBSERVATIONS=$2; shift ;;
+    --lag-rate) LAG_RATE=$2; shift ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -162,7 +166,7 @@ until drained; do sleep 0.1; done
 T2=$(now)
 echo "$T0 $T1 $T2" > "$RESULTS/saturation-times.txt"
 STORED_RATE=$(python3 -c "import json; l = json.load(open('$RESULTS/saturation.json')); print(int(l['events'] / ($T2 - $T0)))")
-RATE=$((STORED_RATE * 7 / 10))
+RATE=${LAG_RATE:-$((STORED_RATE * 7 / 10))}
 log "stored end to end: $STORED_RATE events/s"
 
 log "2/2 lag: $LAG_OBSERVATIONS observations offered at $RATE events/s"

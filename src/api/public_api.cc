@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <future>
 #include <map>
 #include <unordered_map>
 
@@ -400,18 +401,30 @@ class PublicApi {
     }
     std::vector<std::string> none;
     json::object o = TraceWithDetailsJson(**trace, none, none, io, metrics);
-    json::array obs;
+    // The observations and the scores side by side: on a remote store each
+    // read is a round trip, and the response waits for the slower one only.
+    std::future<absl::StatusOr<std::vector<ObservationRecord>>> observations;
     if (with_observations) {
-      auto observations = d_.events->ObservationsOfTrace(auth->project_id, id);
-      if (!observations.ok()) return StatusResponse(observations.status());
-      for (const auto& r : *observations) obs.push_back(ObservationJson(r));
+      observations = std::async(
+          std::launch::async, [&] { return d_.events->ObservationsOfTrace(auth->project_id, id); });
     }
     json::array sc;
+    absl::Status scores_status = absl::OkStatus();
     if (with_scores) {
       auto scores = d_.events->ScoresOfTrace(auth->project_id, id);
-      if (!scores.ok()) return StatusResponse(scores.status());
-      for (const auto& s : *scores) sc.push_back(ScoreJson(s));
+      if (scores.ok()) {
+        for (const auto& s : *scores) sc.push_back(ScoreJson(s));
+      } else {
+        scores_status = scores.status();
+      }
     }
+    json::array obs;
+    if (with_observations) {
+      auto observations_read = observations.get();
+      if (!observations_read.ok()) return StatusResponse(observations_read.status());
+      for (const auto& r : *observations_read) obs.push_back(ObservationJson(r));
+    }
+    if (!scores_status.ok()) return StatusResponse(scores_status);
     o["observations"] = std::move(obs);
     o["scores"] = std::move(sc);
     return JsonResponse(200, o);

@@ -1,7 +1,7 @@
 """A ClickHouse HTTP front over chdb, for tests.
 
 chdb is the ClickHouse engine in-process (PyPI `chdb`). This serves the plain,
-long-stable part of ClickHouse's HTTP interface over one chdb session, so that
+long-stable part of ClickHouse's HTTP interface over chdb connections, so that
 a ClickHouse client can be tested against the real engine without a server:
 
   GET  /ping                      -> "Ok.\n"
@@ -32,7 +32,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from chdb import session as chdb_session
+import chdb
 
 # ClickHouse error codes answered with something other than 500.
 _STATUS_BY_CODE = {
@@ -51,55 +51,48 @@ _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Front:
-    """One chdb session shared by every request thread.
+    """A pool of chdb connections to one data directory, shared by the request
+    threads.
 
-    Queries run concurrently, as on a ClickHouse server, while they use the
-    session's current database; a query for another database waits until the
-    running ones are done and then switches (USE is session-wide).
+    Each query takes an idle connection (opening one when none is idle), so
+    queries run concurrently, as on a ClickHouse server: one chdb connection
+    runs one query at a time. Each connection keeps its own current database.
     """
 
     def __init__(self, data_dir: str, user: str, password: str, query_log: str | None = None):
         self.user = user
         self.password = password
-        self.cond = threading.Condition()
-        self.current: str | None = None
-        self.running = 0
-        self.switch_waiting = 0
-        self.session = chdb_session.Session(data_dir)
+        self.data_dir = data_dir
+        self.lock = threading.Lock()
+        # [connection, its current database]; the first one opens the engine.
+        self.idle: list[list] = [[chdb.connect(data_dir), None]]
         self.query_log = open(query_log, "a", buffering=1) if query_log else None
+
+    def _acquire(self) -> list:
+        with self.lock:
+            if self.idle:
+                return self.idle.pop()
+            return [chdb.connect(self.data_dir), None]
 
     def run(self, sql: str, database: str | None) -> bytes:
         database = database or "default"
-        with self.cond:
-            # A query waiting to switch holds back new queries of the current
-            # database, so a steady stream of them cannot starve it.
-            registered = False
-            while self.running > 0:
-                others_waiting = self.switch_waiting - (1 if registered else 0)
-                if self.current == database and others_waiting == 0:
-                    break
-                if not registered and self.current != database:
-                    self.switch_waiting += 1
-                    registered = True
-                self.cond.wait()
-            if registered:
-                self.switch_waiting -= 1
-            if self.current != database:
-                self.session.query(f"USE `{database}`")
-                self.current = database
-            self.running += 1
-        started = time.monotonic()
+        conn = self._acquire()
         try:
-            result = self.session.query(sql, "TabSeparated")
-            return result.bytes() if result is not None else b""
+            if conn[1] != database:
+                conn[0].query(f"USE `{database}`", "TabSeparated")
+                conn[1] = database
+            started = time.monotonic()
+            try:
+                result = conn[0].query(sql, "TabSeparated")
+                return result.bytes() if hasattr(result, "bytes") else b""
+            finally:
+                if self.query_log:
+                    ms = (time.monotonic() - started) * 1000
+                    # Only the head of the text: inserts carry megabytes of rows.
+                    self.query_log.write(f"{ms:.1f}\t{' '.join(sql[:1000].split())[:400]}\n")
         finally:
-            if self.query_log:
-                ms = (time.monotonic() - started) * 1000
-                self.query_log.write(f"{ms:.1f}\t{' '.join(sql.split())[:400]}\n")
-            with self.cond:
-                self.running -= 1
-                if self.running == 0:
-                    self.cond.notify_all()
+            with self.lock:
+                self.idle.append(conn)
 
 
 def _exception_text(e: Exception) -> tuple[int, str]:
