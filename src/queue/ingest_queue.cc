@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <future>
 #include <map>
@@ -25,6 +26,10 @@ using Clock = std::chrono::steady_clock;
 // What one group commit puts into an object at most (event bodies); a
 // request larger than this is an object of its own.
 constexpr size_t kMaxGroupBytes = 16 << 20;
+
+// Larger objects get no copy in Redis (see hot_copy_ttl): a few of them
+// would hold as much memory as hundreds of ordinary ones.
+constexpr size_t kMaxHotCopyBytes = 4 << 20;
 
 // Renews a lease only while it still names this worker.
 constexpr const char* kRenewScript =
@@ -111,8 +116,8 @@ void IngestQueue::Commit(const std::vector<Waiter*>& group) {
   struct Object {
     std::string name;
     std::set<int> partitions;
-    std::future<absl::Status> put;
-    absl::Status stored;  // of the PUT, named for the client
+    std::future<absl::StatusOr<std::string>> put;  // the object's bytes once stored
+    absl::Status stored;                           // of the PUT, named for the client
   };
   std::map<std::string, Object> objects;  // by project
   for (const auto& [project, waiters] : by_project) {
@@ -124,20 +129,47 @@ void IngestQueue::Commit(const std::vector<Waiter*>& group) {
       for (const IngestEvent& e : *w->events) o.partitions.insert(PartitionOf(project, e));
     }
     o.put = std::async(std::launch::async,
-                       [this, name = o.name, project = project, parts = std::move(parts)] {
-                         return blobs_->Put(name, EncodeEventBatch(project, parts));
+                       [this, name = o.name, project = project,
+                        parts = std::move(parts)]() -> absl::StatusOr<std::string> {
+                         std::string bytes = EncodeEventBatch(project, parts);
+                         RETURN_IF_ERROR(blobs_->Put(name, bytes));
+                         return bytes;
                        });
   }
+  int64_t backlog = 0;
+  for (const auto& length : stream_lengths_) backlog += length.load();
+  const bool copy = options_.hot_copy_ttl.count() > 0 && backlog <= options_.hot_copy_max_backlog;
+  // What each command of the pipeline is, to read its reply.
+  enum class Command { kCopy, kAdd, kLength };
+  std::vector<Command> kinds;
   std::vector<std::vector<std::string>> commands;
+  std::set<int> touched;
   for (auto& [project, o] : objects) {
-    if (absl::Status s = o.put.get(); !s.ok()) {
+    absl::StatusOr<std::string> bytes = o.put.get();
+    if (!bytes.ok()) {
       o.stored = absl::UnavailableError(
-          absl::StrCat("event storage (LANGFUSE_S3_EVENT_UPLOAD_*): ", s.message()));
+          absl::StrCat("event storage (LANGFUSE_S3_EVENT_UPLOAD_*): ", bytes.status().message()));
       continue;
     }
-    for (int p : o.partitions) {
-      commands.push_back({"XADD", StreamKey(p), "*", "project", project, "object", o.name});
+    // Before the entries, so a worker that reads an entry finds the copy.
+    if (copy && bytes->size() <= kMaxHotCopyBytes) {
+      commands.push_back({"SET", HotCopyKey(o.name), std::move(*bytes), "PX",
+                          std::to_string(options_.hot_copy_ttl.count())});
+      kinds.push_back(Command::kCopy);
     }
+    for (int p : o.partitions) {
+      // "parts": how many entries name the object, so that the worker that
+      // acknowledges all of them knows the copy is no longer needed.
+      commands.push_back({"XADD", StreamKey(p), "*", "project", project, "object", o.name, "parts",
+                          std::to_string(o.partitions.size())});
+      kinds.push_back(Command::kAdd);
+      touched.insert(p);
+    }
+  }
+  std::vector<int> measured(touched.begin(), touched.end());
+  for (int p : measured) {
+    commands.push_back({"XLEN", StreamKey(p)});
+    kinds.push_back(Command::kLength);
   }
   absl::Status referenced = absl::OkStatus();
   if (!commands.empty()) {
@@ -145,10 +177,23 @@ void IngestQueue::Commit(const std::vector<Waiter*>& group) {
     if (!replies.ok()) {
       referenced = replies.status();
     } else {
-      for (const RedisReply& r : *replies) {
-        if (r.is_error()) {
-          referenced = ReplyError("XADD", r);
-          break;
+      size_t next_length = 0;
+      for (size_t i = 0; i < replies->size() && i < kinds.size(); ++i) {
+        const RedisReply& r = (*replies)[i];
+        switch (kinds[i]) {
+          case Command::kCopy:  // a copy Redis refused only costs its worker a fetch
+            break;
+          case Command::kAdd:
+            if (r.is_error() && referenced.ok()) referenced = ReplyError("XADD", r);
+            break;
+          case Command::kLength: {
+            const int p = measured[next_length++];
+            if (r.type == RedisReply::Type::kInteger &&
+                p < static_cast<int>(stream_lengths_.size())) {
+              stream_lengths_[static_cast<size_t>(p)] = r.integer;
+            }
+            break;
+          }
         }
       }
     }
@@ -212,9 +257,11 @@ void IngestWorker::Run() {
   // The next round, read and fetched while the current one is stored: a
   // round's time is what a newly acknowledged event waits to be readable.
   std::future<absl::StatusOr<Round>> ahead;
+  auto ahead_stop = std::make_shared<std::atomic<bool>>(false);
   auto drop_ahead = [&] {
     // Its entries stay pending for this worker; the next round reads the
     // pending entries first.
+    *ahead_stop = true;
     if (ahead.valid()) ahead.get().IgnoreError();
   };
   // The last stored round's finishing step (recounts, then acknowledgement),
@@ -244,19 +291,20 @@ void IngestWorker::Run() {
     if (s.ok()) {
       absl::StatusOr<Round> round = absl::UnknownError("");
       if (ahead.valid()) {
+        *ahead_stop = true;
         round = ahead.get();
         if (round.ok()) {
           // Partitions given up meanwhile are the next owner's to store.
           std::erase_if(round->entries, [&](const Entry& e) { return !owned_.count(e.partition); });
           // And what arrived while the last round was stored joins this one
           // rather than waiting a whole round more.
-          absl::StatusOr<Round> more = ReadRound(owned_, ReadMode::kNew);
-          if (!more.ok()) {
-            round = more.status();
+          absl::StatusOr<std::vector<Entry>> more = Read(owned_, ReadMode::kNew);
+          if (more.ok()) {
+            for (Entry& e : *more) round->entries.push_back(std::move(e));
+            absl::Status fetched = Fetch(*round);
+            if (!fetched.ok()) round = fetched;
           } else {
-            for (Entry& e : more->entries) round->entries.push_back(std::move(e));
-            round->batches.merge(more->batches);
-            round->fetch_time += more->fetch_time;
+            round = more.status();
           }
         }
       } else {
@@ -274,8 +322,9 @@ void IngestWorker::Run() {
       if (!round.ok()) {
         s = round.status();
       } else if (!round->entries.empty()) {
-        ahead = std::async(std::launch::async, [this, partitions = owned_] {
-          return ReadRound(partitions, ReadMode::kWaitForNew);
+        ahead_stop = std::make_shared<std::atomic<bool>>(false);
+        ahead = std::async(std::launch::async, [this, partitions = owned_, stop = ahead_stop] {
+          return Prefetch(partitions, *stop);
         });
         absl::StatusOr<std::vector<StagedWrite>> staged = Store(*round);
         absl::Status previous = join_finishing();
@@ -397,14 +446,38 @@ absl::StatusOr<IngestWorker::Round> IngestWorker::ReadRound(const std::set<int>&
   return round;
 }
 
+absl::StatusOr<IngestWorker::Round> IngestWorker::Prefetch(const std::set<int>& partitions,
+                                                           const std::atomic<bool>& stop) {
+  // A round as large as one read of every partition: more would only make
+  // the events at its end wait longer.
+  const size_t full = static_cast<size_t>(options_.read_count) * partitions.size();
+  Round round;
+  bool first = true;
+  while (round.entries.size() < full) {
+    // The first read waits as long as a round would; later ones only
+    // briefly, so that the loop notices `stop` soon once the store ends.
+    ASSIGN_OR_RETURN(std::vector<Entry> more,
+                     Read(partitions, first ? ReadMode::kWaitForNew : ReadMode::kWaitBriefly));
+    first = false;
+    for (Entry& e : more) round.entries.push_back(std::move(e));
+    // Objects already loaded by an earlier read are not fetched again.
+    RETURN_IF_ERROR(Fetch(round));
+    if (stop) break;
+  }
+  return round;
+}
+
 absl::StatusOr<std::vector<IngestWorker::Entry>> IngestWorker::Read(const std::set<int>& partitions,
                                                                     ReadMode mode) {
   const bool pending = mode == ReadMode::kPending;
   std::vector<std::string> cmd = {"XREADGROUP",       "GROUP", IngestQueue::kGroup,
                                   options_.worker_id, "COUNT", std::to_string(options_.read_count)};
-  if (mode == ReadMode::kWaitForNew) {
+  if (mode == ReadMode::kWaitForNew || mode == ReadMode::kWaitBriefly) {
+    constexpr std::chrono::milliseconds kBriefly{20};
     cmd.push_back("BLOCK");
-    cmd.push_back(std::to_string(options_.block.count()));
+    cmd.push_back(std::to_string(mode == ReadMode::kWaitForNew
+                                     ? options_.block.count()
+                                     : std::min(options_.block, kBriefly).count()));
   }
   cmd.push_back("STREAMS");
   std::map<std::string, int> partition_of;
@@ -431,6 +504,7 @@ absl::StatusOr<std::vector<IngestWorker::Entry>> IngestWorker::Read(const std::s
         for (size_t i = 0; i + 1 < fields.size(); i += 2) {
           if (fields[i].str == "project") e.project = fields[i + 1].str;
           if (fields[i].str == "object") e.object = fields[i + 1].str;
+          if (fields[i].str == "parts") e.parts = std::atoi(fields[i + 1].str.c_str());
         }
       }
       out.push_back(std::move(e));
@@ -454,6 +528,29 @@ absl::Status IngestWorker::Fetch(Round& round) {
         objects.push_back(e.object);
       }
     }
+    // The copies Redis still holds, in one round trip; only the others are
+    // fetched from the object store. A copy that does not decode is fetched
+    // too: the object is the durable record.
+    if (!objects.empty()) {
+      std::vector<std::string> mget = {"MGET"};
+      for (const std::string& o : objects) mget.push_back(queue_->HotCopyKey(o));
+      absl::StatusOr<RedisReply> copies = queue_->redis().Command(mget);
+      if (copies.ok() && copies->type == RedisReply::Type::kArray &&
+          copies->elements.size() == objects.size()) {
+        std::vector<std::string> missing;
+        for (size_t i = 0; i < objects.size(); ++i) {
+          const RedisReply& copy = copies->elements[i];
+          absl::StatusOr<EncodedBatch> decoded = absl::NotFoundError("");
+          if (copy.type == RedisReply::Type::kString) decoded = DecodeEventBatch(copy.str);
+          if (decoded.ok()) {
+            batches[objects[i]] = std::move(decoded);
+          } else {
+            missing.push_back(objects[i]);
+          }
+        }
+        objects = std::move(missing);
+      }
+    }
     std::vector<absl::StatusOr<std::string>> bytes(objects.size(), absl::UnknownError(""));
     std::atomic<size_t> next{0};
     auto fetch = [&] {
@@ -475,7 +572,7 @@ absl::Status IngestWorker::Fetch(Round& round) {
                                           : absl::StatusOr<EncodedBatch>(bytes[i].status());
     }
   }
-  round.fetch_time = std::chrono::duration_cast<std::chrono::milliseconds>(
+  round.fetch_time += std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
   return absl::OkStatus();
 }
@@ -530,9 +627,18 @@ absl::Status IngestWorker::Acknowledge(const std::vector<Entry>& entries) {
     commands.push_back(std::move(ack));
     commands.push_back(std::move(del));
   }
+  const size_t acknowledgements = commands.size();
+  // Copies of objects whose every entry is acknowledged here go now rather
+  // than when they expire.
+  std::map<std::string, int> entries_of;
+  for (const Entry& e : entries) {
+    if (e.parts > 0 && ++entries_of[e.object] == e.parts) {
+      commands.push_back({"DEL", queue_->HotCopyKey(e.object)});
+    }
+  }
   ASSIGN_OR_RETURN(std::vector<RedisReply> replies, queue_->redis().Pipeline(commands));
-  for (const RedisReply& r : replies) {
-    if (r.is_error()) return ReplyError("XACK", r);
+  for (size_t i = 0; i < replies.size() && i < acknowledgements; ++i) {
+    if (replies[i].is_error()) return ReplyError("XACK", replies[i]);
   }
   return absl::OkStatus();
 }

@@ -9,8 +9,10 @@
 // request is acknowledged only after both. Requests that arrive while an
 // object is being stored share the next one (group commit): under load a
 // web process makes a few large objects rather than one per request, which
-// is what the object store and the workers' fetches cost. All events of one
-// entity fall into the same partition (a hash of project, kind and id).
+// is what the object store and the workers' fetches cost. While the workers
+// keep up, Redis also holds a short-lived copy of each object, so the object
+// store serves one request per object (the PUT). All events of one entity
+// fall into the same partition (a hash of project, kind and id).
 //
 // Storing (IngestWorker, on the worker processes): each partition is leased
 // to one worker at a time, so no two workers merge the same entity at once.
@@ -21,6 +23,7 @@
 // owner. Events are idempotent by id, so an entry processed twice changes
 // nothing; a failed write is retried with backoff until it succeeds.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -49,6 +52,16 @@ struct IngestQueueOptions {
   // most workers that can store in parallel. Keep it fixed for a
   // deployment's life: changing it moves entities between partitions.
   int partitions = 8;
+  // How long Redis keeps a copy of each new object beside its stream
+  // entries, so that a worker that keeps up reads the events from there and
+  // the object store serves one request per object instead of two (zero: no
+  // copies). The object in the bucket stays the durable record; a worker
+  // falls back to it whenever the copy is gone.
+  std::chrono::milliseconds hot_copy_ttl{5000};
+  // No copies while the streams hold more entries than this: the workers are
+  // behind and would come to the copies after they expired, so they would
+  // only take Redis memory.
+  int64_t hot_copy_max_backlog = 1000;
 };
 
 class IngestQueue {
@@ -67,6 +80,10 @@ class IngestQueue {
   std::string LeaseKey(int partition) const;
   std::string WorkersKey() const { return options_.key_prefix + "ingest:workers"; }
   std::string DeadLetterKey() const { return options_.key_prefix + "ingest:dead"; }
+  // Where Redis keeps the copy of `object` (see hot_copy_ttl).
+  std::string HotCopyKey(const std::string& object) const {
+    return options_.key_prefix + "ingest:copy:" + object;
+  }
   static constexpr const char* kGroup = "workers";
 
   RedisClient& redis() { return *redis_; }
@@ -93,6 +110,9 @@ class IngestQueue {
   std::condition_variable committed_;
   std::vector<Waiter*> waiting_ ABSL_GUARDED_BY(mu_);
   bool committing_ ABSL_GUARDED_BY(mu_) = false;
+  // Entries in the streams as last seen by a commit, per partition.
+  std::vector<std::atomic<int64_t>> stream_lengths_ =
+      std::vector<std::atomic<int64_t>>(static_cast<size_t>(std::max(1, options_.partitions)));
 };
 
 struct IngestWorkerOptions {
@@ -130,6 +150,7 @@ class IngestWorker {
     std::string id;
     std::string project;
     std::string object;
+    int parts = 0;  // entries naming the object in all partitions (0: not recorded)
   };
   // Entries read together and the event objects they reference.
   struct Round {
@@ -141,14 +162,20 @@ class IngestWorker {
   absl::Status ManageLeases();
   absl::Status ClaimOrphans(int partition);
   enum class ReadMode {
-    kPending,     // entries this worker read (or claimed) and has not acknowledged
-    kWaitForNew,  // new entries, waiting up to options_.block for the first
-    kNew,         // new entries, without waiting
+    kPending,      // entries this worker read (or claimed) and has not acknowledged
+    kWaitForNew,   // new entries, waiting up to options_.block for the first
+    kWaitBriefly,  // new entries, waiting a few milliseconds for the first
+    kNew,          // new entries, without waiting
   };
   // Reads entries of `partitions` and fetches their objects. Thread-safe.
   absl::StatusOr<Round> ReadRound(const std::set<int>& partitions, ReadMode mode);
   absl::StatusOr<std::vector<Entry>> Read(const std::set<int>& partitions, ReadMode mode);
   absl::Status Fetch(Round& round);
+  // The next round, gathered while the current one is stored: reads and
+  // fetches new entries until `stop` is set (after at least one read) or the
+  // round is full, so that when the store ends the next round's objects are
+  // already in hand. Thread-safe.
+  absl::StatusOr<Round> Prefetch(const std::set<int>& partitions, const std::atomic<bool>& stop);
   // Writes the round's events; each returned step must succeed before the
   // round is acknowledged.
   absl::StatusOr<std::vector<StagedWrite>> Store(const Round& round);

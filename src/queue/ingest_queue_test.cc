@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -73,14 +75,15 @@ class IngestQueueTest : public ::testing::Test {
     if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
   }
 
-  IngestWorker* StartWorker(const std::string& id) {
+  IngestWorker* StartWorker(const std::string& id, IngestQueue* queue = nullptr) {
     IngestWorkerOptions wo;
     wo.worker_id = id;
     wo.lease_ttl = milliseconds(1500);
     wo.lease_interval = milliseconds(200);
     wo.block = milliseconds(100);
     wo.max_backoff = milliseconds(500);
-    workers_.push_back(std::make_unique<IngestWorker>(queue_.get(), store_.get(), wo));
+    workers_.push_back(
+        std::make_unique<IngestWorker>(queue ? queue : queue_.get(), store_.get(), wo));
     absl::Status s = workers_.back()->Start();
     EXPECT_TRUE(s.ok()) << s;
     return workers_.back().get();
@@ -342,6 +345,124 @@ TEST_F(IngestQueueTest, RequestsArrivingDuringAStoreShareTheNextObject) {
   // Nothing of the refused requests was referenced or stored.
   EXPECT_EQ(workers_[0]->health().events_written, 2 + 3 * 3);
   for (int i : {1, 3, 5}) EXPECT_FALSE(Trace("proj-down", "g" + std::to_string(i)).has_value());
+}
+
+// The local object store, counting the objects read back.
+class CountingBlobStore : public BlobStore {
+ public:
+  explicit CountingBlobStore(BlobStore* inner) : inner_(inner) {}
+  absl::Status Put(std::string_view key, std::string_view data) override {
+    return inner_->Put(key, data);
+  }
+  absl::StatusOr<std::string> Get(std::string_view key) override {
+    ++gets_;
+    return inner_->Get(key);
+  }
+  absl::StatusOr<bool> Exists(std::string_view key) override { return inner_->Exists(key); }
+  absl::StatusOr<BlobInfo> Stat(std::string_view key) override { return inner_->Stat(key); }
+  absl::Status Delete(std::string_view key) override { return inner_->Delete(key); }
+  int gets() const { return gets_; }
+
+ private:
+  BlobStore* inner_;
+  std::atomic<int> gets_{0};
+};
+
+class HotCopyTest : public IngestQueueTest {
+ protected:
+  // A queue over a store that counts reads. Members, so that they outlive
+  // the workers (stopped in TearDown).
+  IngestQueue& CountingQueue(IngestQueueOptions options) {
+    counting_ = std::make_unique<CountingBlobStore>(blobs_.get());
+    queue_with_counting_ = std::make_unique<IngestQueue>(redis_.get(), counting_.get(), options);
+    return *queue_with_counting_;
+  }
+  std::unique_ptr<CountingBlobStore> counting_;
+  std::unique_ptr<IngestQueue> queue_with_counting_;
+
+  // The objects the streams reference, in order of their entries.
+  std::vector<std::string> ReferencedObjects(IngestQueue& queue) {
+    std::vector<std::string> out;
+    for (int p = 0; p < queue.options().partitions; ++p) {
+      auto r = redis_->Command({"XRANGE", queue.StreamKey(p), "-", "+"});
+      EXPECT_TRUE(r.ok()) << r.status();
+      if (!r.ok()) continue;
+      for (const RedisReply& entry : r->elements) {
+        const auto& fields = entry.elements[1].elements;
+        for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+          if (fields[i].str == "object" &&
+              std::find(out.begin(), out.end(), fields[i + 1].str) == out.end()) {
+            out.push_back(fields[i + 1].str);
+          }
+        }
+      }
+    }
+    return out;
+  }
+  bool HasCopy(IngestQueue& queue, const std::string& object) {
+    return Int({"EXISTS", queue.HotCopyKey(object)}) == 1;
+  }
+};
+
+TEST_F(HotCopyTest, AWorkerThatKeepsUpReadsTheCopyAndDropsItOnceStored) {
+  IngestQueue& queue = CountingQueue(queue_->options());
+  ASSERT_TRUE(queue.Enqueue("proj-h", Events(TraceBatch("h1", "hot", 6))).ok());
+  const std::vector<std::string> objects = ReferencedObjects(queue);
+  ASSERT_EQ(objects.size(), 1u);
+  EXPECT_TRUE(HasCopy(queue, objects[0]));
+  // The object itself is in the bucket all the same: it is the durable record.
+  EXPECT_TRUE(*blobs_->Exists(objects[0]));
+  StartWorker("w-hot", &queue);
+  ASSERT_TRUE(WaitFor([&] {
+    auto t = Trace("proj-h", "h1");
+    return t && t->observation_count == 6;
+  }));
+  ASSERT_TRUE(WaitFor([&] { return QueuedEntries() == 0; }));
+  EXPECT_EQ(counting_->gets(), 0);
+  // Every entry naming it is acknowledged, so the copy is gone before it expires.
+  EXPECT_TRUE(WaitFor([&] { return !HasCopy(queue, objects[0]); }));
+  EXPECT_TRUE(*blobs_->Exists(objects[0]));
+}
+
+TEST_F(HotCopyTest, AnExpiredCopyIsReadFromTheObjectStore) {
+  IngestQueue& queue = CountingQueue(queue_->options());
+  ASSERT_TRUE(queue.Enqueue("proj-h", Events(TraceBatch("h2", "cold", 3))).ok());
+  const std::vector<std::string> objects = ReferencedObjects(queue);
+  ASSERT_EQ(objects.size(), 1u);
+  ASSERT_EQ(Int({"DEL", queue.HotCopyKey(objects[0])}), 1);  // as if it had expired
+  StartWorker("w-cold", &queue);
+  ASSERT_TRUE(WaitFor([&] {
+    auto t = Trace("proj-h", "h2");
+    return t && t->observation_count == 3;
+  }));
+  EXPECT_EQ(counting_->gets(), 1);
+}
+
+TEST_F(HotCopyTest, NoCopiesWhileTheStreamsAreBacklogged) {
+  IngestQueueOptions o = queue_->options();
+  o.hot_copy_max_backlog = 3;
+  IngestQueue& queue = CountingQueue(o);
+  // No worker yet: every batch (an entry in each of its partitions) adds to
+  // the backlog, which each commit measures for the next.
+  const int batches = 6;
+  for (int i = 0; i < batches; ++i) {
+    ASSERT_TRUE(queue.Enqueue("proj-h", Events(TraceBatch("b" + std::to_string(i), "n", 3))).ok());
+  }
+  const std::vector<std::string> objects = ReferencedObjects(queue);
+  ASSERT_EQ(objects.size(), static_cast<size_t>(batches));
+  int copies = 0;
+  for (const std::string& object : objects) copies += HasCopy(queue, object) ? 1 : 0;
+  EXPECT_GE(copies, 1);        // the first commit saw empty streams
+  EXPECT_LT(copies, batches);  // later ones saw more than three entries
+  StartWorker("w-behind", &queue);
+  for (int i = 0; i < batches; ++i) {
+    ASSERT_TRUE(WaitFor([&] {
+      auto t = Trace("proj-h", "b" + std::to_string(i));
+      return t && t->observation_count == 3;
+    })) << i;
+  }
+  // The objects without a copy came from the bucket.
+  EXPECT_EQ(counting_->gets(), batches - copies);
 }
 
 }  // namespace

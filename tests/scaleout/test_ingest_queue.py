@@ -157,4 +157,4 @@ def test_queue_suite_on_redis(redis_service):
     env = dict(os.environ, LOUPE_TEST_REDIS_URL=redis_service.url)
     r = subprocess.run([str(binary)], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
-    assert "SKIPPED" not in r.stdout and "[  PASSED  ] 11 tests" in r.stdout, r.stdout[-4000:]
+    assert "SKIPPED" not in r.stdout and "[  PASSED  ] 14 tests" in r.stdout, r.stdout[-4000:]
