@@ -550,11 +550,11 @@ std::string Limit(const PageRequest& page, bool keyset) {
 // A batch's events of one kind, by entity id.
 using EventsById = std::map<std::string, std::vector<const IngestEvent*>>;
 
+// The newest stored version of an entity.
 struct Stored {
   uint64_t row_version = 0;
   bool deleted = false;
   int64_t created_at = 0;
-  EntityState state;
 };
 
 struct TraceAggregate {
@@ -932,76 +932,115 @@ class ClickHouseEventStore final : public EventStore {
     std::lock_guard lock(write_mu_);
     const int64_t now_ms = NowMillis();
     const uint64_t now_us = static_cast<uint64_t>(NowMicros());
+    // The newest stored versions are looked up while the entities are merged
+    // onto the states this process last wrote (or onto nothing, for entities
+    // it has not written): usually the lookup confirms those, and only the
+    // others are merged again, so a round waits for the lookup or the merge,
+    // not for both.
+    std::set<std::string> ids_of[3];
+    for (int kind = 0; kind < 3; ++kind) {
+      for (const auto& [id, unused] : by_kind[kind]) ids_of[kind].insert(id);
+    }
+    auto versions_future =
+        std::async(std::launch::async, [&] { return LoadVersions(project_id, ids_of); });
+    std::vector<MergedEntity> merged;
+    for (int kind = 0; kind < 3; ++kind) {
+      for (auto& [id, evs] : by_kind[kind]) {
+        EntityState state;
+        uint64_t base_version = 0;
+        if (auto cached = states_.Latest(StateKey(kind, project_id, id))) {
+          if (auto parsed = ParseState(cached->state); parsed.ok()) {
+            state = *std::move(parsed);
+            base_version = cached->row_version;
+          }
+        }
+        merged.push_back(Merge(project_id, kind, id, evs, std::move(state), base_version));
+      }
+    }
+    absl::StatusOr<std::array<std::map<std::string, Stored>, 3>> versions = versions_future.get();
+    if (!versions.ok()) return versions.status();
+    std::array<std::map<std::string, Stored>, 3>& stored_by_kind = *versions;
+    auto stored_of = [&](const MergedEntity& m) -> const Stored* {
+      auto it = stored_by_kind[m.kind].find(*m.id);
+      return it == stored_by_kind[m.kind].end() ? nullptr : &it->second;
+    };
+    // The newest live version each merge must start from (0: none).
+    auto base_of = [&](const MergedEntity& m) -> uint64_t {
+      const Stored* st = stored_of(m);
+      return st && !st->deleted ? st->row_version : 0;
+    };
+    std::vector<size_t> again;
+    std::vector<std::string> unread[3];  // states to read back from ClickHouse
+    for (size_t i = 0; i < merged.size(); ++i) {
+      const uint64_t base = base_of(merged[i]);
+      if (base == merged[i].base_version) continue;
+      again.push_back(i);
+      const int kind = merged[i].kind;
+      if (base != 0 && !states_.Get(StateKey(kind, project_id, *merged[i].id), base)) {
+        unread[kind].push_back(*merged[i].id);
+      }
+    }
+    ASSIGN_OR_RETURN(auto read_back, LoadStates(project_id, unread));
+    for (size_t i : again) {
+      MergedEntity& m = merged[i];
+      const uint64_t base = base_of(m);
+      EntityState state;
+      if (base != 0) {
+        if (auto hit = states_.Get(StateKey(m.kind, project_id, *m.id), base)) {
+          ASSIGN_OR_RETURN(state, ParseState(hit->state));
+        } else {
+          state = std::move(read_back[m.kind][*m.id]);
+        }
+      }
+      m = Merge(project_id, m.kind, *m.id, by_kind[m.kind][*m.id], std::move(state), base);
+    }
+
     std::string rows[3];
     std::string by_trace;                                            // observations_by_trace rows
     std::vector<std::pair<std::string, StateCache::Entry>> written;  // for states_
     std::set<std::string> metric_traces;                             // traces whose summary changes
-    ASSIGN_OR_RETURN(auto stored_by_kind, LoadStored(project_id, by_kind));
-    for (int kind = 0; kind < 3; ++kind) {
-      std::map<std::string, Stored>& stored = stored_by_kind[kind];
-      for (auto& [id, evs] : by_kind[kind]) {
-        EntityState state;
-        uint64_t version = now_us;
-        int64_t created_at = now_ms;
-        std::string old_trace;  // of a stored observation
-        if (auto it = stored.find(id); it != stored.end()) {
-          version = std::max(now_us, it->second.row_version + 1);
-          if (!it->second.deleted) {
-            state = std::move(it->second.state);
-            created_at = it->second.created_at;
-            // An observation can move to another trace (its first events
-            // had no trace id); the old one loses it.
-            if (kind == static_cast<int>(EntityKind::kObservation)) {
-              old_trace = StoredTraceId(state);
-              if (!old_trace.empty()) metric_traces.insert(old_trace);
-            }
+    for (MergedEntity& m : merged) {
+      const Stored* st = stored_of(m);
+      const uint64_t version = st ? std::max(now_us, st->row_version + 1) : now_us;
+      const int64_t created_at = st && !st->deleted ? st->created_at : now_ms;
+      json::object& row = m.row;
+      switch (static_cast<EntityKind>(m.kind)) {
+        case EntityKind::kTrace:
+          metric_traces.insert(*m.id);
+          break;
+        case EntityKind::kObservation:
+          // An observation can move to another trace (its first events had
+          // no trace id); the old one loses it.
+          if (!m.old_trace.empty()) metric_traces.insert(m.old_trace);
+          metric_traces.insert(m.trace_id);
+          by_trace += json::serialize(json::object{{"project_id", project_id},
+                                                   {"trace_id", m.trace_id},
+                                                   {"id", *m.id},
+                                                   {"start_time", m.start_time_ms},
+                                                   {"end_time", row["end_time"]},
+                                                   {"total_cost", row["total_cost"]},
+                                                   {"total_tokens", row["total_tokens"]},
+                                                   {"row_version", version},
+                                                   {"is_deleted", 0}}) +
+                      "\n";
+          if (!m.old_trace.empty() && m.old_trace != m.trace_id) {
+            by_trace += TraceObservationTombstone(project_id, m.old_trace, *m.id, version);
           }
-        }
-        SortEvents(evs);
-        for (const IngestEvent* e : evs) state.Apply(*e);
-        json::object row;
-        switch (static_cast<EntityKind>(kind)) {
-          case EntityKind::kTrace:
-            row = TraceRow(MaterializeTrace(project_id, id, state, Payloads::kSkip));
-            metric_traces.insert(id);
-            break;
-          case EntityKind::kObservation: {
-            ObservationRecord o =
-                MaterializeObservation(project_id, id, &state, prices_, Payloads::kSkip);
-            metric_traces.insert(o.trace_id);
-            row = ObservationRow(o);
-            by_trace += json::serialize(json::object{{"project_id", project_id},
-                                                     {"trace_id", o.trace_id},
-                                                     {"id", id},
-                                                     {"start_time", o.start_time_ms},
-                                                     {"end_time", row["end_time"]},
-                                                     {"total_cost", row["total_cost"]},
-                                                     {"total_tokens", row["total_tokens"]},
-                                                     {"row_version", version},
-                                                     {"is_deleted", 0}}) +
-                        "\n";
-            if (!old_trace.empty() && old_trace != o.trace_id) {
-              by_trace += TraceObservationTombstone(project_id, old_trace, id, version);
-            }
-            break;
-          }
-          case EntityKind::kScore:
-            row = ScoreRow(MaterializeScore(project_id, id, state));
-            break;
-        }
-        row["project_id"] = project_id;
-        row["id"] = id;
-        row["created_at"] = created_at;
-        row["updated_at"] = now_ms;
-        std::string state_text = state.Serialize();
-        row["state"] = state_text;
-        row["row_version"] = version;
-        row["is_deleted"] = 0;
-        rows[kind] += json::serialize(row);
-        rows[kind] += '\n';
-        written.emplace_back(StateKey(kind, project_id, id),
-                             StateCache::Entry{version, created_at, std::move(state_text)});
+          break;
+        case EntityKind::kScore:
+          break;
       }
+      row["project_id"] = project_id;
+      row["id"] = *m.id;
+      row["created_at"] = created_at;
+      row["updated_at"] = now_ms;
+      row["state"] = m.state_text;
+      row["row_version"] = version;
+      row["is_deleted"] = 0;
+      rows[m.kind] += json::serialize(row);
+      rows[m.kind] += '\n';
+      written.emplace_back(StateKey(m.kind, project_id, *m.id),
+                           StateCache::Entry{version, created_at, std::move(m.state_text)});
     }
     // Observations, their rows by trace and scores (side by side) before
     // traces: a trace listed by a reader already has the observations of
@@ -2070,8 +2109,60 @@ class ClickHouseEventStore final : public EventStore {
   // come from states_; only the others are read, a table per kind side by
   // side (they are most of what a read of all would transfer: 6 MB for 1,500
   // observations, against 0.1 MB for the versions alone).
-  absl::StatusOr<std::array<std::map<std::string, Stored>, 3>> LoadStored(
-      const std::string& project_id, const EventsById (&by_kind)[3]) {
+  // One entity of a write, merged: its row without the version columns (set
+  // once the newest stored version is known), its state, and for an
+  // observation what its row by trace needs.
+  struct MergedEntity {
+    int kind = 0;
+    const std::string* id = nullptr;
+    // The stored version the merge started from (0: none); used only if it
+    // is still the newest live version.
+    uint64_t base_version = 0;
+    json::object row;
+    std::string state_text;
+    std::string trace_id;   // observations: the trace it belongs to
+    std::string old_trace;  // observations: the trace its stored state named
+    int64_t start_time_ms = 0;
+  };
+
+  // Applies `events` (sorted here) to `state`, the state of stored version
+  // `base_version` (0: a new entity).
+  MergedEntity Merge(const std::string& project_id, int kind, const std::string& id,
+                     std::vector<const IngestEvent*>& events, EntityState state,
+                     uint64_t base_version) {
+    MergedEntity m;
+    m.kind = kind;
+    m.id = &id;
+    m.base_version = base_version;
+    if (kind == static_cast<int>(EntityKind::kObservation) && base_version != 0) {
+      m.old_trace = StoredTraceId(state);
+    }
+    SortEvents(events);
+    for (const IngestEvent* e : events) state.Apply(*e);
+    switch (static_cast<EntityKind>(kind)) {
+      case EntityKind::kTrace:
+        m.row = TraceRow(MaterializeTrace(project_id, id, state, Payloads::kSkip));
+        break;
+      case EntityKind::kObservation: {
+        ObservationRecord o =
+            MaterializeObservation(project_id, id, &state, prices_, Payloads::kSkip);
+        m.trace_id = o.trace_id;
+        m.start_time_ms = o.start_time_ms;
+        m.row = ObservationRow(o);
+        break;
+      }
+      case EntityKind::kScore:
+        m.row = ScoreRow(MaterializeScore(project_id, id, state));
+        break;
+    }
+    m.state_text = state.Serialize();
+    return m;
+  }
+
+  // The newest stored version of each entity of `ids_of` (by kind) that has
+  // one, deleted or not; states are not read.
+  absl::StatusOr<std::array<std::map<std::string, Stored>, 3>> LoadVersions(
+      const std::string& project_id, const std::set<std::string> (&ids_of)[3]) {
     std::array<std::map<std::string, Stored>, 3> out;
     // `kind IN (...) AND id IN (...)` with the rows of other kinds dropped
     // here: a third of the time of a (kind, id) tuple list, and half that of
@@ -2079,11 +2170,10 @@ class ClickHouseEventStore final : public EventStore {
     std::set<std::string> all_ids;
     std::string kinds;
     for (int kind = 0; kind < 3; ++kind) {
-      if (by_kind[kind].empty()) continue;
-      for (const auto& [id, unused] : by_kind[kind]) all_ids.insert(id);
+      if (ids_of[kind].empty()) continue;
+      all_ids.insert(ids_of[kind].begin(), ids_of[kind].end());
       kinds += (kinds.empty() ? "" : ",") + std::to_string(kind);
     }
-    std::vector<std::string> missing[3];
     for (const auto& chunk : Chunks(std::vector<std::string>(all_ids.begin(), all_ids.end()))) {
       ASSIGN_OR_RETURN(
           auto rows,
@@ -2093,35 +2183,34 @@ class ClickHouseEventStore final : public EventStore {
                         SqlList(chunk) + " GROUP BY kind, id"));
       for (const auto& r : rows) {
         const int64_t kind = ChInt(r, "kind");
-        const std::string id = ChString(r, "id");
-        if (kind < 0 || kind > 2 || !by_kind[kind].count(id)) continue;
-        Stored s;
-        s.row_version = static_cast<uint64_t>(ChInt(r, "v"));
-        s.deleted = ChInt(r, "d") != 0;
-        s.created_at = ChInt(r, "c");
-        if (!s.deleted) {
-          if (auto hit =
-                  states_.Get(StateKey(static_cast<int>(kind), project_id, id), s.row_version)) {
-            ASSIGN_OR_RETURN(s.state, ParseState(hit->state));
-          } else {
-            missing[kind].push_back(id);
-          }
-        }
-        out[kind][id] = std::move(s);
+        std::string id = ChString(r, "id");
+        if (kind < 0 || kind > 2 || !ids_of[kind].count(id)) continue;
+        Stored& st = out[kind][std::move(id)];
+        st.row_version = static_cast<uint64_t>(ChInt(r, "v"));
+        st.deleted = ChInt(r, "d") != 0;
+        st.created_at = ChInt(r, "c");
       }
     }
+    return out;
+  }
+
+  // The newest states of `ids_of` (by kind) read back from ClickHouse, the
+  // kinds side by side.
+  absl::StatusOr<std::array<std::map<std::string, EntityState>, 3>> LoadStates(
+      const std::string& project_id, const std::vector<std::string> (&ids_of)[3]) {
+    std::array<std::map<std::string, EntityState>, 3> out;
     std::future<absl::Status> reads[3];
     for (int kind = 0; kind < 3; ++kind) {
-      if (missing[kind].empty()) continue;
+      if (ids_of[kind].empty()) continue;
       reads[kind] = std::async(std::launch::async, [&, kind]() -> absl::Status {
-        for (const auto& chunk : Chunks(missing[kind])) {
+        for (const auto& chunk : Chunks(ids_of[kind])) {
           ASSIGN_OR_RETURN(
               auto rows,
               client_.Query("SELECT id, argMax(state, row_version) AS s FROM " +
                             std::string(kTableByKind[kind]) + " WHERE " + ProjectIs(project_id) +
                             " AND id IN " + SqlList(chunk) + " GROUP BY id"));
           for (const auto& r : rows) {
-            ASSIGN_OR_RETURN(out[kind][ChString(r, "id")].state, ParseState(ChString(r, "s")));
+            ASSIGN_OR_RETURN(out[kind][ChString(r, "id")], ParseState(ChString(r, "s")));
           }
         }
         return absl::OkStatus();

@@ -51,6 +51,16 @@ class StateCache {
     return it->second->second;
   }
 
+  // Whatever state of `key` is cached, at its version: a guess the caller
+  // must check against the stored version before relying on it.
+  std::optional<Entry> Latest(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto it = index_.find(key);
+    if (it == index_.end()) return std::nullopt;
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return it->second->second;
+  }
+
   size_t bytes() const {
     std::lock_guard lock(mu_);
     return bytes_;

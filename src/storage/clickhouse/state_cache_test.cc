@@ -17,6 +17,17 @@ TEST(StateCacheTest, ReturnsAStateOnlyAtItsVersion) {
   EXPECT_FALSE(cache.Get("observations/p/b", 7).has_value());
 }
 
+TEST(StateCacheTest, LatestReturnsWhateverVersionIsCached) {
+  StateCache cache(1 << 20);
+  EXPECT_FALSE(cache.Latest("observations/p/a").has_value());
+  cache.Put("observations/p/a", {7, 100, "{\"a\":1}"});
+  cache.Put("observations/p/a", {9, 100, "{\"a\":2}"});
+  auto latest = cache.Latest("observations/p/a");
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->row_version, 9u);
+  EXPECT_EQ(latest->state, "{\"a\":2}");
+}
+
 TEST(StateCacheTest, APutReplacesTheEntityAndItsSize) {
   StateCache cache(1 << 20);
   cache.Put("k", {1, 0, std::string(100, 'x')});
