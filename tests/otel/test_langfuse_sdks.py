@@ -6,6 +6,8 @@ field by field."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from integration.harness import ms_iso, uid
@@ -76,7 +78,11 @@ def _check_sdk_trace(api, ids, *, environment, session, lang, release, version, 
     assert ev["id"] == ids["event_id"] and ev["type"] == "EVENT"
     assert ev["level"] == "WARNING"
     assert ev["input"] == {"key": "x"}
-    assert ev["startTime"] == ev["endTime"]
+    # An event is a point in time. The JS SDK starts its span on the
+    # high-resolution clock and ends it at a millisecond `new Date()` taken
+    # just after, so the two can straddle a millisecond boundary.
+    start, end = (datetime.fromisoformat(ev[k].replace("Z", "+00:00")) for k in ("startTime", "endTime"))
+    assert abs((end - start).total_seconds()) <= 0.002, (ev["startTime"], ev["endTime"])
 
     # The same trace through the list and session endpoints.
     listed = api.get_json("/api/public/traces", {"userId": f"user-{lang}", "environment": environment})
