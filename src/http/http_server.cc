@@ -6,8 +6,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -214,13 +214,12 @@ class Session : public std::enable_shared_from_this<Session> {
       return OnRequest(std::move(direct_body_));
     }
     SetLowWater(std::min(remaining, kMaxBodyLowWater));
-    stream_.async_read_some(
-        asio::buffer(direct_body_.data() + direct_read_, remaining),
-        [self = shared_from_this()](beast::error_code ec, size_t n) {
-          if (ec) return self->Close();
-          self->direct_read_ += n;
-          self->ContinueBodyDirect();
-        });
+    stream_.async_read_some(asio::buffer(direct_body_.data() + direct_read_, remaining),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->Close();
+                              self->direct_read_ += n;
+                              self->ContinueBodyDirect();
+                            });
   }
 
   void SetLowWater(size_t bytes) {

@@ -57,9 +57,12 @@ Rule ScoreRule(std::string_view f) {
   return Rule::kIgnore;
 }
 
-using OrderKey = std::tuple<int64_t, int64_t, int64_t>;
+using OrderKey = EntityState::OrderKey;
 
-OrderKey KeyOf(const json::array& slot) {
+// A slot is [value] when its key is the state's base key, else
+// [value, ts, rank, tiebreak].
+OrderKey KeyOf(const json::array& slot, const OrderKey& base) {
+  if (slot.size() == 1) return base;
   auto num = [&](size_t i) -> int64_t {
     if (i >= slot.size()) return 0;
     const json::value& v = slot[i];
@@ -68,14 +71,25 @@ OrderKey KeyOf(const json::array& slot) {
   return {num(1), num(2), num(3)};
 }
 
-json::array MakeSlot(const json::value& value, const OrderKey& key) {
-  json::array slot;
+// The slot is allocated from `sp`, the storage of the object it goes into:
+// assigning a value from other storage would copy it again.
+json::array MakeSlot(const json::value& value, const OrderKey& key, const OrderKey& base,
+                     const json::storage_ptr& sp) {
+  json::array slot(sp);
+  if (key == base) {
+    slot.push_back(value);
+    return slot;
+  }
   slot.reserve(4);
   slot.push_back(value);
   slot.push_back(std::get<0>(key));
   slot.push_back(std::get<1>(key));
   slot.push_back(std::get<2>(key));
   return slot;
+}
+
+bool IsSlot(const json::array& a) {
+  return a.size() == 1 || (a.size() == 4 && a[1].is_int64() && a[2].is_int64() && a[3].is_int64());
 }
 
 bool Truthy(const json::value& v) {
@@ -99,64 +113,72 @@ bool Truthy(const json::value& v) {
 
 // Applies the kFirst/kLast/kLastTruthy rule to one slot in `container`.
 void ApplyScalar(json::object& container, std::string_view name, const json::value& value,
-                 const OrderKey& key, Rule rule) {
+                 const OrderKey& key, const OrderKey& base, Rule rule) {
   json::value* existing = container.if_contains(name);
   if (!existing || !existing->is_array()) {
-    container[name] = MakeSlot(value, key);
+    container[name] = MakeSlot(value, key, base, container.storage());
     return;
   }
-  OrderKey old = KeyOf(existing->as_array());
+  OrderKey old = KeyOf(existing->as_array(), base);
   bool replace = rule == Rule::kFirst ? key < old : key >= old;
-  if (replace) *existing = MakeSlot(value, key);
+  if (replace) *existing = MakeSlot(value, key, base, container.storage());
 }
 
 // Deep merge (lodash `merge` semantics, made order-independent): a node holds
-// the latest scalar written at its path ("s": [value, key...]), the latest
-// time an object was written there ("o": [key...]) and its children ("c").
-// Whichever of scalar and object was written last decides the node's shape;
-// children older than a later scalar are dropped.
-json::array KeyArray(const OrderKey& key) {
-  json::array a;
+// the latest scalar written at its path ("s": a slot), the latest time an
+// object was written there ("o": [] for the base key, else [ts, rank,
+// tiebreak]) and its children ("c"). Whichever of scalar and object was
+// written last decides the node's shape; children older than a later scalar
+// are dropped.
+json::array KeyArray(const OrderKey& key, const OrderKey& base, const json::storage_ptr& sp) {
+  json::array a(sp);
+  if (key == base) return a;
   a.push_back(std::get<0>(key));
   a.push_back(std::get<1>(key));
   a.push_back(std::get<2>(key));
   return a;
 }
 
-OrderKey KeyFromArray(const json::value* v) {
-  if (!v || !v->is_array()) return {INT64_MIN, INT64_MIN, INT64_MIN};
+constexpr OrderKey kNoKey{INT64_MIN, INT64_MIN, INT64_MIN};
+
+OrderKey KeyFromArray(const json::value* v, const OrderKey& base) {
+  if (!v || !v->is_array()) return kNoKey;
   const json::array& a = v->as_array();
+  if (a.empty()) return base;
   auto num = [&](size_t i) -> int64_t {
     return i < a.size() && a[i].is_int64() ? a[i].as_int64() : 0;
   };
   return {num(0), num(1), num(2)};
 }
 
-OrderKey ScalarKey(const json::object& node) {
+OrderKey ScalarKey(const json::object& node, const OrderKey& base) {
   const json::value* s = node.if_contains("s");
-  if (!s || !s->is_array() || s->as_array().size() != 4) return {INT64_MIN, INT64_MIN, INT64_MIN};
-  return KeyOf(s->as_array());
+  if (!s || !s->is_array() || !IsSlot(s->as_array())) return kNoKey;
+  return KeyOf(s->as_array(), base);
 }
 
-void ApplyDeep(json::object& node, const json::value& value, const OrderKey& key) {
+void ApplyDeep(json::object& node, const json::value& value, const OrderKey& key,
+               const OrderKey& base) {
   if (value.is_object()) {
-    if (KeyFromArray(node.if_contains("o")) < key) node["o"] = KeyArray(key);
+    if (KeyFromArray(node.if_contains("o"), base) < key) {
+      node["o"] = KeyArray(key, base, node.storage());
+    }
     json::value& children = node["c"];
-    if (!children.is_object()) children = json::object();
+    if (!children.is_object()) children.emplace_object();
     for (const auto& kv : value.as_object()) {
       json::value& child = children.as_object()[kv.key()];
-      if (!child.is_object()) child = json::object();
-      ApplyDeep(child.as_object(), kv.value(), key);
+      if (!child.is_object()) child.emplace_object();
+      ApplyDeep(child.as_object(), kv.value(), key, base);
     }
     return;
   }
-  if (ScalarKey(node) <= key) node["s"] = MakeSlot(value, key);
+  if (ScalarKey(node, base) <= key) node["s"] = MakeSlot(value, key, base, node.storage());
 }
 
 // Returns the node's merged value; `latest` receives the newest key in it.
-json::value MaterializeDeep(const json::object& node, OrderKey* latest) {
-  OrderKey scalar_key = ScalarKey(node);
-  OrderKey object_key = KeyFromArray(node.if_contains("o"));
+json::value MaterializeDeep(const json::object& node, const OrderKey& base, OrderKey* latest) {
+  OrderKey scalar_key = ScalarKey(node, base);
+  OrderKey object_key = KeyFromArray(node.if_contains("o"), base);
   *latest = std::max(scalar_key, object_key);
   if (node.contains("s") && scalar_key >= object_key) return node.at("s").as_array()[0];
   json::object out;
@@ -169,7 +191,7 @@ json::value MaterializeDeep(const json::object& node, OrderKey* latest) {
     const json::value& child = children->as_object().at(k);
     if (!child.is_object()) continue;
     OrderKey child_latest;
-    json::value v = MaterializeDeep(child.as_object(), &child_latest);
+    json::value v = MaterializeDeep(child.as_object(), base, &child_latest);
     if (child_latest > scalar_key) out[k] = std::move(v);
   }
   return out;
@@ -177,8 +199,9 @@ json::value MaterializeDeep(const json::object& node, OrderKey* latest) {
 
 }  // namespace
 
-absl::StatusOr<EntityState> EntityState::Parse(std::string_view serialized) {
-  EntityState state;
+absl::StatusOr<EntityState> EntityState::Parse(std::string_view serialized,
+                                               boost::json::storage_ptr sp) {
+  EntityState state(sp);
   if (serialized.empty()) return state;
   boost::system::error_code ec;
   // The deep-merge state nests two levels per level of a metadata value, so a
@@ -186,23 +209,38 @@ absl::StatusOr<EntityState> EntityState::Parse(std::string_view serialized) {
   // JSON limit, far above twice kMaxJsonDepth, or a valid state would turn
   // into "corrupt" and fail every later write.
   static_assert(kMaxStoredJsonDepth > 2 * kMaxJsonDepth + 16);
-  json::value v = ParseStoredJson(serialized, ec);
+  json::value v = ParseStoredJson(serialized, ec, sp);
   if (ec || !v.is_object()) return absl::DataLossError("corrupt entity state");
   json::object& o = v.as_object();
-  // Moved, not copied: both use the default memory resource.
+  // Moved, not copied: both use `sp`.
   if (json::value* f = o.if_contains("f"); f && f->is_object()) {
     state.fields_ = std::move(f->as_object());
   }
   if (json::value* d = o.if_contains("d"); d && d->is_object()) {
     state.derived_ = std::move(d->as_object());
   }
+  if (const json::value* k = o.if_contains("k")) {
+    const json::array* a = k->if_array();
+    if (!a || a->size() != 3 || !(*a)[0].is_int64() || !(*a)[1].is_int64() || !(*a)[2].is_int64()) {
+      return absl::DataLossError("corrupt entity state");
+    }
+    state.base_key_ = {(*a)[0].as_int64(), (*a)[1].as_int64(), (*a)[2].as_int64()};
+    state.has_base_key_ = true;
+  }
   return state;
 }
 
 std::string EntityState::Serialize() const {
-  // {"f":fields,"d":derived}, written piece by piece rather than through a
-  // wrapper object, which would copy every field first.
-  std::string out = "{\"f\":";
+  // {"k":base key,"f":fields,"d":derived}, written piece by piece rather than
+  // through a wrapper object, which would copy every field first.
+  std::string out;
+  if (has_base_key_) {
+    out = "{\"k\":[" + std::to_string(std::get<0>(base_key_)) + "," +
+          std::to_string(std::get<1>(base_key_)) + "," + std::to_string(std::get<2>(base_key_)) +
+          "],\"f\":";
+  } else {
+    out = "{\"f\":";
+  }
   out += json::serialize(fields_);
   if (!derived_.empty()) {
     out += ",\"d\":";
@@ -214,6 +252,16 @@ std::string EntityState::Serialize() const {
 
 void EntityState::Apply(const IngestEvent& event) {
   const OrderKey key{event.timestamp_us, event.is_update ? 1 : 0, IdHash64(event.event_id)};
+  // The first event's key becomes the base key: slots it decides are stored
+  // without a key of their own (most entities are decided by one event).
+  // Slots written before there was a base key (states of older versions)
+  // keep their explicit keys, so the base key may be chosen at any time but
+  // never changes once chosen.
+  if (!has_base_key_) {
+    base_key_ = key;
+    has_base_key_ = true;
+  }
+  const OrderKey& base = base_key_;
   auto rule_for = [&](std::string_view f) {
     switch (event.kind) {
       case EntityKind::kTrace:
@@ -257,29 +305,29 @@ void EntityState::Apply(const IngestEvent& event) {
         return;
       case Rule::kFirst:
         if (value.is_null()) return;  // an immutable field is never "set" to null
-        ApplyScalar(fields_, name, value, key, rule);
+        ApplyScalar(fields_, name, value, key, base, rule);
         return;
       case Rule::kLast:
-        ApplyScalar(fields_, name, value, key, rule);
+        ApplyScalar(fields_, name, value, key, base, rule);
         return;
       case Rule::kLastTruthy:
         if (!Truthy(value)) return;
-        ApplyScalar(fields_, name, value, key, Rule::kLast);
+        ApplyScalar(fields_, name, value, key, base, Rule::kLast);
         return;
       case Rule::kPerKey: {
         if (!value.is_object() || value.as_object().empty()) return;
         json::value& slotv = fields_[name];
-        if (!slotv.is_object()) slotv = json::object();
+        if (!slotv.is_object()) slotv.emplace_object();
         for (const auto& kv : value.as_object()) {
-          ApplyScalar(slotv.as_object(), kv.key(), kv.value(), key, Rule::kLast);
+          ApplyScalar(slotv.as_object(), kv.key(), kv.value(), key, base, Rule::kLast);
         }
         return;
       }
       case Rule::kDeep: {
         if (!value.is_object()) return;
         json::value& node = fields_[name];
-        if (!node.is_object()) node = json::object();
-        ApplyDeep(node.as_object(), value, key);
+        if (!node.is_object()) node.emplace_object();
+        ApplyDeep(node.as_object(), value, key, base);
         return;
       }
       case Rule::kUnion: {
@@ -293,7 +341,7 @@ void EntityState::Apply(const IngestEvent& event) {
         for (const auto& t : value.as_array()) {
           if (t.is_string()) tags.emplace(t.as_string());
         }
-        json::array out;
+        json::array out(fields_.storage());
         for (const auto& t : tags) out.emplace_back(t);
         fields_[name] = std::move(out);
         return;
@@ -310,10 +358,9 @@ const json::value* EntityState::Get(std::string_view field) const {
   if (!v) return nullptr;
   if (v->is_array()) {
     const json::array& a = v->as_array();
-    // Scalar slots are [value, ts, rank, tiebreak]; union fields are plain arrays.
-    if (a.size() == 4 && a[1].is_int64() && a[2].is_int64() && a[3].is_int64() && field != "tags") {
-      return &a[0];
-    }
+    // Scalar slots are [value] or [value, ts, rank, tiebreak]; union fields
+    // are plain arrays.
+    if (field != "tags" && IsSlot(a)) return &a[0];
   }
   return v;
 }
@@ -324,7 +371,7 @@ json::object EntityState::GetObject(std::string_view field) const {
   if (!v || !v->is_object()) return out;
   if (field == "metadata") {  // the only kDeep field
     OrderKey latest;
-    json::value merged = MaterializeDeep(v->as_object(), &latest);
+    json::value merged = MaterializeDeep(v->as_object(), base_key_, &latest);
     if (merged.is_object()) return std::move(merged.as_object());
     return out;
   }

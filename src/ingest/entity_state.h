@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include "absl/status/statusor.h"
 #include "boost/json.hpp"
@@ -29,10 +30,20 @@ namespace loupe {
 
 class EntityState {
  public:
-  EntityState() = default;
+  // (envelope timestamp in µs, 0 create / 1 update, hash of the event id)
+  using OrderKey = std::tuple<int64_t, int64_t, int64_t>;
 
-  // Restores a state produced by Serialize(). Fails on corrupt input.
-  static absl::StatusOr<EntityState> Parse(std::string_view serialized);
+  EntityState() = default;
+  // A state whose JSON is allocated from `sp`. With a monotonic resource held
+  // by a raw pointer (non-owning) nothing is freed node by node; the
+  // resource must then outlive the state and every value copied from it
+  // with copy construction (which keeps the source's storage).
+  explicit EntityState(boost::json::storage_ptr sp) : fields_(sp), derived_(sp) {}
+
+  // Restores a state produced by Serialize(), allocated from `sp`. Fails on
+  // corrupt input.
+  static absl::StatusOr<EntityState> Parse(std::string_view serialized,
+                                           boost::json::storage_ptr sp = {});
   std::string Serialize() const;
 
   bool empty() const { return fields_.empty(); }
@@ -55,6 +66,9 @@ class EntityState {
  private:
   boost::json::object fields_;
   boost::json::object derived_;
+  // The key slots omit when it is theirs; see Apply().
+  OrderKey base_key_{0, 0, 0};
+  bool has_base_key_ = false;
 };
 
 }  // namespace loupe

@@ -104,5 +104,62 @@ TEST(EntityStateTest, ObservationUpdateBeforeCreate) {
   }
 }
 
+// States written before slots could omit their key carry a key in every slot
+// and no base key; they must keep merging by those keys.
+TEST(EntityStateTest, StatesWithAKeyInEverySlotStillMerge) {
+  const int64_t t1 = *ParseIsoMicros("2025-01-01T00:00:01Z");
+  const std::string old_state =
+      R"({"f":{"id":["t",)" + std::to_string(t1) + R"(,0,7],"name":["first",)" +
+      std::to_string(t1) + R"(,0,7],"metadata":{"o":[)" + std::to_string(t1) +
+      R"(,0,7],"c":{"k":{"s":["old",)" + std::to_string(t1) + R"(,0,7]}}}}})";
+  auto state = EntityState::Parse(old_state);
+  ASSERT_TRUE(state.ok());
+  auto events = Events(R"({"batch": [
+    {"id": "late", "type": "trace-create", "timestamp": "2025-01-01T00:00:02Z",
+     "body": {"id": "t", "name": "second", "metadata": {"k": "new"}}},
+    {"id": "early", "type": "trace-create", "timestamp": "2025-01-01T00:00:00Z",
+     "body": {"id": "t", "name": "zeroth", "metadata": {"k2": "v2"}}}]})");
+  for (const IngestEvent& e : events) state->Apply(e);
+  auto restored = EntityState::Parse(state->Serialize());
+  ASSERT_TRUE(restored.ok());
+  TraceRecord t = MaterializeTrace("p", "t", *restored);
+  EXPECT_EQ(*t.name, "second");
+  EXPECT_EQ(t.metadata.at("k").as_string(), "new");
+  EXPECT_EQ(t.metadata.at("k2").as_string(), "v2");
+}
+
+// Slots decided by the state's first event store no key of their own; a
+// later event's slots do, and the order of arrival still does not matter.
+TEST(EntityStateTest, SlotsOfTheFirstEventOmitTheirKey) {
+  auto events = Events(kTraceEvents);
+  EntityState one;
+  one.Apply(events[0]);
+  json::value v = ParseJson(one.Serialize());
+  EXPECT_EQ(v.at("k").as_array().size(), 3u);
+  EXPECT_EQ(json::serialize(v.at("f").at("name")), R"(["first"])");
+  one.Apply(events[1]);
+  v = ParseJson(one.Serialize());
+  EXPECT_EQ(v.at("f").at("name").as_array().size(), 4u);  // decided by a later event
+  EXPECT_EQ(json::serialize(v.at("f").at("userId")), R"(["u1"])");
+}
+
+// A state allocated from a request's arena serializes exactly like one on
+// the default heap, also after a round trip into the arena.
+TEST(EntityStateTest, ArenaStateMatchesHeapState) {
+  auto events = Events(kTraceEvents);
+  json::monotonic_resource arena;
+  const json::storage_ptr sp(&arena);
+  EntityState heap;
+  EntityState in_arena(sp);
+  for (const IngestEvent& e : events) {
+    heap.Apply(e);
+    in_arena.Apply(e);
+  }
+  EXPECT_EQ(in_arena.Serialize(), heap.Serialize());
+  auto reparsed = EntityState::Parse(heap.Serialize(), sp);
+  ASSERT_TRUE(reparsed.ok());
+  EXPECT_EQ(reparsed->Serialize(), heap.Serialize());
+}
+
 }  // namespace
 }  // namespace loupe

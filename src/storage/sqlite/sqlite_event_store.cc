@@ -87,6 +87,9 @@ int64_t DayOf(int64_t ms) { return ms - (ms % 86400000 + 86400000) % 86400000; }
 // and blob are used as they are; otherwise the writer merges the events into
 // the stored state itself. This moves most CPU work off the single writer.
 struct PreparedEntity {
+  PreparedEntity() = default;
+  explicit PreparedEntity(json::storage_ptr sp) : state(std::move(sp)) {}
+
   EntityKind kind = EntityKind::kTrace;
   std::string id;
   std::vector<const IngestEvent*> events;  // sorted; point into WriteRequest::events
@@ -109,6 +112,10 @@ struct PreparedEntity {
 struct WriteRequest {
   std::string project_id;
   std::vector<IngestEvent> events;
+  // The prepared states' JSON (thousands of small nodes per request) is
+  // allocated here and released in one piece; declared before `prepared`
+  // so that it outlives everything allocated from it.
+  json::monotonic_resource state_arena;
   std::vector<PreparedEntity> prepared;
   std::function<absl::Status(Db&)> job;  // set for non-ingest work (deletes)
   std::promise<absl::Status> done;
@@ -1808,9 +1815,10 @@ class SqliteEventStore final : public EventStore {
     return s;
   }
 
-  static absl::StatusOr<EntityState> StateFromBlob(std::string_view blob) {
+  static absl::StatusOr<EntityState> StateFromBlob(std::string_view blob,
+                                                   json::storage_ptr sp = {}) {
     ASSIGN_OR_RETURN(std::string text, DecodeState(blob));
-    return EntityState::Parse(text);
+    return EntityState::Parse(text, std::move(sp));
   }
 
   absl::StatusOr<TraceRecord> ReadTraceRow(Stmt& st, const std::string& project_id) {
@@ -1887,11 +1895,12 @@ class SqliteEventStore final : public EventStore {
   // builds each entity's row as if it were new (see PreparedEntity).
   void Prepare(WriteRequest& req) {
     std::map<std::pair<int, std::string_view>, size_t> index;
+    const json::storage_ptr arena(&req.state_arena);
     for (const IngestEvent& e : req.events) {
       auto [it, inserted] =
           index.try_emplace({static_cast<int>(e.kind), e.entity_id}, req.prepared.size());
       if (inserted) {
-        PreparedEntity p;
+        PreparedEntity p(arena);
         p.kind = e.kind;
         p.id = e.entity_id;
         req.prepared.push_back(std::move(p));
@@ -1909,7 +1918,7 @@ class SqliteEventStore final : public EventStore {
                                            {"observations", "observation_state"},
                                            {"scores", "score_state"}};
         const auto& t = kTables[static_cast<int>(p.kind)];
-        auto stored = LoadEntity(lease->db(), t[0], t[1], *project, p.id);
+        auto stored = LoadEntity(lease->db(), t[0], t[1], *project, p.id, true, arena);
         if (!stored.ok()) {
           p.base = PreparedEntity::Base{-1, -1, false};  // never matches: the writer merges
         } else if (*stored) {
@@ -2044,7 +2053,8 @@ class SqliteEventStore final : public EventStore {
   // With `with_state` false only the row's identity and revision are read.
   absl::StatusOr<std::optional<Loaded>> LoadEntity(Db& db, const std::string& table,
                                                    const std::string& state_table, int64_t project,
-                                                   const std::string& id, bool with_state = true) {
+                                                   const std::string& id, bool with_state = true,
+                                                   json::storage_ptr sp = {}) {
     ASSIGN_OR_RETURN(
         Stmt * st, db.Prepare("SELECT e.rowid, e.id, " +
                               std::string(with_state ? "s.state" : "s.rowid") + ", e.rev FROM " +
@@ -2057,13 +2067,15 @@ class SqliteEventStore final : public EventStore {
       ASSIGN_OR_RETURN(bool row, st->Step());
       if (!row) break;
       if (st->Text(1) != id) continue;
-      Loaded l;
+      // Constructed with `sp` so that the parsed state is moved into it, not
+      // copied (assignment keeps the target's storage).
+      Loaded l{0, 0, false, EntityState(sp)};
       l.rowid = st->Int(0);
       l.rev = st->Int(3);
       if (!st->IsNull(2)) {
         l.has_state = true;
         if (with_state) {
-          ASSIGN_OR_RETURN(l.state, StateFromBlob(st->Blob(2)));
+          ASSIGN_OR_RETURN(l.state, StateFromBlob(st->Blob(2), sp));
         }
       }
       out = std::move(l);
