@@ -288,3 +288,74 @@ def test_other_client_sees_no_data_with_wrong_key(loupe):
     """A wrong key must never read data (no fallback to a default project)."""
     bad = Api(loupe.url, auth=basic_auth("pk-lf-test", "sk-lf-wrong"))
     assert bad.get("/api/public/traces").status_code == 401
+
+
+def _read_response(f) -> tuple[int, bytes]:
+    status = int(f.readline().split()[1])
+    length = 0
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b""):
+            break
+        k, v = line.decode().split(":", 1)
+        if k.strip().lower() == "content-length":
+            length = int(v)
+    return status, f.read(length)
+
+
+def _large_batch(trace_ids: list[str]) -> bytes:
+    """An ingestion body of ~300 KB (large bodies are read on their own path)."""
+    import json
+    padding = "x" * 1000
+    batch = [event("trace-create", {"id": t, "name": "large-body", "metadata": {"pad": padding}})
+             for t in trace_ids]
+    batch += [event("event-create", {"id": uid("ev"), "traceId": trace_ids[0],
+                                     "input": padding * 3}) for _ in range(90)]
+    return json.dumps({"batch": batch}).encode()
+
+
+def test_large_body_sent_in_slow_pieces_is_read_whole(loupe, api):
+    """A body of known length that arrives in pieces with pauses in between."""
+    traces = [uid("slow") for _ in range(5)]
+    body = _large_batch(traces)
+    assert len(body) > 256 * 1024
+    head = (f"POST /api/public/ingestion HTTP/1.1\r\nHost: x\r\nAuthorization: {basic_auth()}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", loupe.port), timeout=20) as s:
+        s.sendall(head + body[:1000])
+        import time
+        for start in range(1000, len(body), 70_000):
+            time.sleep(0.15)
+            s.sendall(body[start:start + 70_000])
+        status, answer = _read_response(s.makefile("rb"))
+    assert status == 207, answer
+    for t in traces:
+        assert api.get(f"/api/public/traces/{t}").status_code == 200
+
+
+def test_request_pipelined_after_a_large_body_is_answered(loupe):
+    """The bytes after a large body belong to the next request, not the body."""
+    body = _large_batch([uid("pipe")])
+    auth = basic_auth()
+    req = (f"POST /api/public/ingestion HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n"
+           f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    req += body + b"GET /api/public/health HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", loupe.port), timeout=20) as s:
+        s.sendall(req)
+        f = s.makefile("rb")
+        first, _ = _read_response(f)
+        second, health = _read_response(f)
+    assert (first, second) == (207, 200)
+    assert b'"status"' in health
+
+
+def test_large_body_cut_short_stores_nothing_and_server_keeps_serving(loupe, api):
+    """A client that declares a large body and disconnects half way."""
+    trace = uid("cut")
+    body = _large_batch([trace])
+    head = (f"POST /api/public/ingestion HTTP/1.1\r\nHost: x\r\nAuthorization: {basic_auth()}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", loupe.port), timeout=10) as s:
+        s.sendall(head + body[: len(body) // 2])
+    assert api.get("/api/public/health").status_code == 200
+    assert api.get(f"/api/public/traces/{trace}").status_code == 404
