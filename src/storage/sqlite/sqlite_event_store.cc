@@ -28,6 +28,7 @@
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
 #include "storage/sqlite/stmt_util.h"
+#include "storage/sqlite/wal_buffer_vfs.h"
 
 namespace loupe {
 namespace {
@@ -144,6 +145,20 @@ struct RollupDelta {
   double cost = 0;
   int64_t input_tokens = 0, output_tokens = 0, total_tokens = 0;
 };
+
+// The row of a trace by (project, id), for "trace_row = " + kTraceRowOf; bound
+// by BindTraceRowOf.
+constexpr const char* kTraceRowOf =
+    "(SELECT rowid FROM traces INDEXED BY traces_by_id WHERE project = ? AND id_hash = ? AND "
+    "id = ?)";
+void BindTraceRowOf(Stmt& st, int& i, const std::string& trace_id, int64_t project) {
+  st.Bind(i++, project);
+  st.Bind(i++, IdHash64(trace_id));
+  st.Bind(i++, trace_id);
+}
+
+// Rows of the traces a commit group has found or created, by (project, id).
+using TraceRows = std::map<std::pair<int64_t, std::string>, int64_t>;
 
 struct TraceDelta {
   int64_t count = 0;
@@ -367,15 +382,12 @@ const MetricsSql& MetricsSqlFor(MetricsView view) {
        {"timestampMonth", "strftime('%Y-%m', t.timestamp / 1000, 'unixepoch')"}},
       {{"count", "1"},
        {"observationsCount", "t.obs_count"},
-       {"scoresCount",
-        "(SELECT COUNT(*) FROM scores s WHERE s.project = t.project AND s.trace_hash = t.id_hash "
-        "AND s.trace_id = t.id)"},
+       {"scoresCount", "(SELECT COUNT(*) FROM scores s WHERE s.trace_row = t.rowid)"},
        {"uniqueUserIds", "t.user_id"},
        {"uniqueSessionIds", "t.session_id"},
        {"latency", "(t.max_end - t.min_start)"},
        {"totalTokens",
-        "(SELECT SUM(o.total_tokens) FROM observations o WHERE o.project = t.project AND "
-        "o.trace_hash = t.id_hash AND o.trace_id = t.id)"},
+        "(SELECT SUM(o.total_tokens) FROM observations o WHERE o.trace_row = t.rowid)"},
        {"totalCost", "t.total_cost"}},
       {{"id", "t.id"},
        {"name", "t.name"},
@@ -387,8 +399,7 @@ const MetricsSql& MetricsSqlFor(MetricsView view) {
        {"environment", "t.environment"},
        {"timestamp", "t.timestamp"}}};
   static const MetricsSql kObservations = {
-      "observations o LEFT JOIN traces t ON t.project = o.project AND t.id_hash = o.trace_hash "
-      "AND t.id = o.trace_id",
+      "observations o LEFT JOIN traces t ON t.rowid = o.trace_row",
       "o.project = ?",
       "o.start_time",
       {{"id", "o.id"},
@@ -420,8 +431,8 @@ const MetricsSql& MetricsSqlFor(MetricsView view) {
        {"outputCost", "o.output_cost"},
        {"totalCost", "o.total_cost"},
        {"countScores",
-        "(SELECT COUNT(*) FROM scores s WHERE s.project = o.project AND s.trace_hash = "
-        "o.trace_hash AND s.observation_id = o.id)"}},
+        "(SELECT COUNT(*) FROM scores s WHERE s.trace_row = o.trace_row AND "
+        "s.observation_id = o.id)"}},
       {{"id", "o.id"},
        {"traceId", "o.trace_id"},
        {"traceName", "t.name"},
@@ -438,8 +449,8 @@ const MetricsSql& MetricsSqlFor(MetricsView view) {
        {"startTime", "o.start_time"}}};
   auto scores = [](const char* data_type) {
     return MetricsSql{
-        "scores s LEFT JOIN traces t ON t.project = s.project AND t.id_hash = s.trace_hash AND "
-        "t.id = s.trace_id LEFT JOIN observations o ON o.project = s.project AND o.id_hash = "
+        "scores s LEFT JOIN traces t ON t.rowid = s.trace_row LEFT JOIN observations o ON "
+        "o.project = s.project AND o.id_hash = "
         "s.observation_hash AND o.id = s.observation_id",
         std::string("s.project = ? AND s.data_type = '") + data_type + "'",
         "s.timestamp",
@@ -786,17 +797,19 @@ class SqliteEventStore final : public EventStore {
         }
         for (const char* table : {"observation", "score"}) {
           std::string t = table;
-          std::string sel = "SELECT rowid FROM " + t + "s INDEXED BY " + t +
-                            "s_by_trace WHERE project = ? AND trace_hash = ? AND trace_id = ?";
+          std::string sel =
+              "SELECT rowid FROM " + t + "s INDEXED BY " + t + "s_by_trace WHERE trace_row = ?";
           ASSIGN_OR_RETURN(Stmt * rows, db.Prepare(sel));
-          rows->Bind(1, *project).Bind(2, h).Bind(3, id);
           std::vector<int64_t> victims;
-          while (true) {
-            ASSIGN_OR_RETURN(bool row, rows->Step());
-            if (!row) break;
-            victims.push_back(rows->Int(0));
+          for (int64_t trace_row : rowids) {
+            rows->Bind(1, trace_row);
+            while (true) {
+              ASSIGN_OR_RETURN(bool row, rows->Step());
+              if (!row) break;
+              victims.push_back(rows->Int(0));
+            }
+            rows->Reset();
           }
-          rows->Reset();
           for (int64_t r : victims) {
             if (t == "observation") {
               // Take the observation's share out of the hourly rollups.
@@ -862,16 +875,14 @@ class SqliteEventStore final : public EventStore {
     add_eq("parent_id", q.parent_observation_id);
     add_eq("version", q.version);
     if (q.trace_id) {
-      where += " AND o.trace_hash = ? AND o.trace_id = ?";
-      binds.push_back([v = *q.trace_id](Stmt& s, int& i) {
-        s.Bind(i++, IdHash64(v));
-        s.Bind(i++, v);
-      });
+      where += std::string(" AND o.trace_row = ") + kTraceRowOf;
+      binds.push_back(
+          [v = *q.trace_id, p = *project](Stmt& s, int& i) { BindTraceRowOf(s, i, v, p); });
     }
     if (q.user_id) {
       where +=
-          " AND o.trace_id IN (SELECT id FROM traces WHERE project = o.project AND user_id = ? "
-          "AND present = 1)";
+          " AND o.trace_row IN (SELECT rowid FROM traces WHERE project = o.project AND "
+          "user_id = ? AND present = 1)";
       binds.push_back([v = *q.user_id](Stmt& s, int& i) { s.Bind(i++, v); });
     }
     AddInList(" AND o.environment", q.environments, &where, &binds);
@@ -918,11 +929,11 @@ class SqliteEventStore final : public EventStore {
     if (!project) return out;
     auto lease = readers_.Acquire();
     ASSIGN_OR_RETURN(
-        Stmt * st,
-        lease.db().Prepare(Indexed(kObservationSelect, "observations o", "observations_by_trace") +
-                           " WHERE o.project = ? AND o.trace_hash = ? AND "
-                           "o.trace_id = ? ORDER BY o.start_time, o.rowid"));
-    st->Bind(1, *project).Bind(2, IdHash64(trace_id)).Bind(3, trace_id);
+        Stmt * st, lease.db().Prepare(
+                       Indexed(kObservationSelect, "observations o", "observations_by_trace") +
+                       " WHERE o.trace_row = " + kTraceRowOf + " ORDER BY o.start_time, o.rowid"));
+    int i = 1;
+    BindTraceRowOf(*st, i, trace_id, *project);
     while (true) {
       ASSIGN_OR_RETURN(bool row, st->Step());
       if (!row) break;
@@ -949,9 +960,10 @@ class SqliteEventStore final : public EventStore {
             "o.total_tokens, o.total_cost, o.environment, o.version, o.prompt_name, "
             "o.prompt_version, o.created_at, o.updated_at, CASE WHEN o.level IN ('WARNING', "
             "'ERROR') THEN (SELECT s.state FROM observation_state s WHERE s.rowid = o.rowid) END "
-            "FROM observations o INDEXED BY observations_by_trace WHERE o.project = ? AND "
-            "o.trace_hash = ? AND o.trace_id = ? ORDER BY o.start_time, o.rowid"));
-    st->Bind(1, *project).Bind(2, IdHash64(trace_id)).Bind(3, trace_id);
+            "FROM observations o INDEXED BY observations_by_trace WHERE o.trace_row = " +
+            std::string(kTraceRowOf) + " ORDER BY o.start_time, o.rowid"));
+    int bound = 1;
+    BindTraceRowOf(*st, bound, trace_id, *project);
     while (true) {
       ASSIGN_OR_RETURN(bool row, st->Step());
       if (!row) break;
@@ -1000,9 +1012,10 @@ class SqliteEventStore final : public EventStore {
     auto lease = readers_.Acquire();
     ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare(
                                     "SELECT id FROM observations INDEXED BY observations_by_trace "
-                                    "WHERE project = ? AND trace_hash = ? AND trace_id = ? "
-                                    "ORDER BY start_time, rowid"));
-    st->Bind(1, *project).Bind(2, IdHash64(trace_id)).Bind(3, trace_id);
+                                    "WHERE trace_row = " +
+                                    std::string(kTraceRowOf) + " ORDER BY start_time, rowid"));
+    int i = 1;
+    BindTraceRowOf(*st, i, trace_id, *project);
     while (true) {
       ASSIGN_OR_RETURN(bool row, st->Step());
       if (!row) break;
@@ -1043,11 +1056,9 @@ class SqliteEventStore final : public EventStore {
     add_eq("queue_id", q.queue_id);
     add_eq("data_type", q.data_type);
     if (q.trace_id) {
-      where += " AND s.trace_hash = ? AND s.trace_id = ?";
-      binds.push_back([v = *q.trace_id](Stmt& s, int& i) {
-        s.Bind(i++, IdHash64(v));
-        s.Bind(i++, v);
-      });
+      where += std::string(" AND s.trace_row = ") + kTraceRowOf;
+      binds.push_back(
+          [v = *q.trace_id, p = *project](Stmt& s, int& i) { BindTraceRowOf(s, i, v, p); });
     }
     AddInList(" AND s.environment", q.environments, &where, &binds);
     AddInList(" AND s.id", q.score_ids, &where, &binds);
@@ -1068,9 +1079,7 @@ class SqliteEventStore final : public EventStore {
     }
     AppendFilters(q.filters, ScoreFilterSql(), &where, &binds);
     if (q.user_id || !q.trace_tags.empty()) {
-      where +=
-          " AND EXISTS (SELECT 1 FROM traces t WHERE t.project = s.project AND t.id_hash = "
-          "s.trace_hash AND t.id = s.trace_id AND t.present = 1";
+      where += " AND EXISTS (SELECT 1 FROM traces t WHERE t.rowid = s.trace_row AND t.present = 1";
       if (q.user_id) {
         where += " AND t.user_id = ?";
         binds.push_back([v = *q.user_id](Stmt& s, int& i) { s.Bind(i++, v); });
@@ -1114,10 +1123,10 @@ class SqliteEventStore final : public EventStore {
     auto lease = readers_.Acquire();
     ASSIGN_OR_RETURN(Stmt * st,
                      lease.db().Prepare(Indexed(kScoreSelect, "scores s", "scores_by_trace") +
-                                        " WHERE s.project = ? AND s.trace_hash = ? "
-                                        "AND s.trace_id = ? ORDER BY s.timestamp, "
-                                        "s.rowid"));
-    st->Bind(1, *project).Bind(2, IdHash64(trace_id)).Bind(3, trace_id);
+                                        " WHERE s.trace_row = " + kTraceRowOf +
+                                        " ORDER BY s.timestamp, s.rowid"));
+    int i = 1;
+    BindTraceRowOf(*st, i, trace_id, *project);
     while (true) {
       ASSIGN_OR_RETURN(bool row, st->Step());
       if (!row) break;
@@ -1628,8 +1637,7 @@ class SqliteEventStore final : public EventStore {
                    " AS d, COALESCE(o.model, ''), SUM(COALESCE(o.input_tokens, 0)), "
                    "SUM(COALESCE(o.output_tokens, 0)), SUM(COALESCE(o.total_tokens, 0)), "
                    "COUNT(*), COUNT(DISTINCT o.trace_id), SUM(COALESCE(o.total_cost, 0)) FROM "
-                   "observations o JOIN traces t ON t.project = o.project AND t.id_hash = "
-                   "o.trace_hash AND t.id = o.trace_id" +
+                   "observations o JOIN traces t ON t.rowid = o.trace_row" +
                    where + " AND d >= ? AND d <= ? GROUP BY d, o.model"));
     i = bind_all(usage);
     usage->Bind(i++, result.items.back().date);
@@ -1733,12 +1741,12 @@ class SqliteEventStore final : public EventStore {
       binds->push_back([tag](Stmt& s, int& i) { s.Bind(i++, tag); });
     }
     AppendFilters(q.filters, TraceFilterSql(), &where, binds);
-    // Scores by trace through their index on the trace's id hash: a probe
-    // per candidate trace rather than a scan of every score.
+    // Scores by trace through their index on the trace's row: a probe per
+    // candidate trace rather than a scan of every score.
     for (const auto& c : q.scores) {
       where +=
-          " AND EXISTS (SELECT 1 FROM scores s INDEXED BY scores_by_trace WHERE s.project = "
-          "t.project AND s.trace_hash = t.id_hash AND s.trace_id = t.id AND s.name = ?";
+          " AND EXISTS (SELECT 1 FROM scores s INDEXED BY scores_by_trace WHERE s.trace_row = "
+          "t.rowid AND s.name = ?";
       binds->push_back([name = c.name](Stmt& s, int& i) { s.Bind(i++, name); });
       where += c.value.column == "stringValue" ? " AND s.data_type = 'CATEGORICAL'"
                                                : " AND s.data_type <> 'CATEGORICAL'";
@@ -2204,30 +2212,33 @@ class SqliteEventStore final : public EventStore {
     }
     const int64_t now = NowMillis();
     std::map<std::pair<int64_t, std::string>, TraceDelta> trace_deltas;
+    TraceRows trace_rows;
     std::map<RollupKey, RollupDelta> rollups;
     LatencyDeltas latencies;
     UserDeltas users;
 
+    // Traces sort first, so the rows of the traces this group writes are
+    // known before the observations and scores that point at them.
     for (auto& [key, g] : entities) {
       auto [kind, project, id] = key;
       const std::string& project_id = project_ids[project];
       switch (static_cast<EntityKind>(kind)) {
         case EntityKind::kTrace:
-          RETURN_IF_ERROR(
-              WriteTrace(db, project, project_id, id, g, now, &rollups, &latencies, &users));
+          RETURN_IF_ERROR(WriteTrace(db, project, project_id, id, g, now, &trace_rows, &rollups,
+                                     &latencies, &users));
           break;
         case EntityKind::kObservation:
-          RETURN_IF_ERROR(WriteObservation(db, project, project_id, id, g, now, &trace_deltas,
-                                           &rollups, &latencies));
+          RETURN_IF_ERROR(WriteObservation(db, project, project_id, id, g, now, &trace_rows,
+                                           &trace_deltas, &rollups, &latencies));
           break;
         case EntityKind::kScore:
-          RETURN_IF_ERROR(WriteScore(db, project, project_id, id, g, now));
+          RETURN_IF_ERROR(WriteScore(db, project, project_id, id, g, now, &trace_rows));
           break;
       }
     }
     for (auto& [key, delta] : trace_deltas) {
-      RETURN_IF_ERROR(
-          ApplyTraceDelta(db, key.first, key.second, delta, now, &rollups, &latencies, &users));
+      RETURN_IF_ERROR(ApplyTraceDelta(db, key.first, key.second, delta, now, &trace_rows, &rollups,
+                                      &latencies, &users));
     }
     RETURN_IF_ERROR(ApplyRollups(db, rollups));
     RETURN_IF_ERROR(ApplyLatencies(db, latencies));
@@ -2247,8 +2258,34 @@ class SqliteEventStore final : public EventStore {
     });
   }
 
+  // The row of trace `trace_id`, found through `rows` (this group's traces)
+  // or the id index, else created as a row that lists ignore until the
+  // trace itself arrives (present = 0), as for observations that come first.
+  absl::StatusOr<int64_t> TraceRowFor(Db& db, int64_t project, const std::string& trace_id,
+                                      int64_t now, TraceRows* rows) {
+    auto it = rows->find({project, trace_id});
+    if (it != rows->end()) return it->second;
+    ASSIGN_OR_RETURN(Stmt * find, db.Prepare("SELECT rowid FROM traces INDEXED BY traces_by_id "
+                                             "WHERE project = ? AND id_hash = ? AND id = ?"));
+    find->Bind(1, project).Bind(2, IdHash64(trace_id)).Bind(3, trace_id);
+    ASSIGN_OR_RETURN(bool row, find->Step());
+    std::optional<int64_t> rowid;
+    if (row) rowid = find->Int(0);
+    find->Reset();
+    if (!rowid) {
+      ASSIGN_OR_RETURN(Stmt * ins, db.Prepare("INSERT INTO traces(project, id, id_hash, present, "
+                                              "created_at, updated_at) VALUES (?,?,?,0,?,?)"));
+      ins->Bind(1, project).Bind(2, trace_id).Bind(3, IdHash64(trace_id)).Bind(4, now).Bind(5, now);
+      RETURN_IF_ERROR(ins->Run());
+      ins->Reset();
+      rowid = db.LastInsertRowId();
+    }
+    rows->emplace(std::make_pair(project, trace_id), *rowid);
+    return *rowid;
+  }
+
   absl::Status WriteTrace(Db& db, int64_t project, const std::string& project_id,
-                          const std::string& id, GroupEntity& g, int64_t now,
+                          const std::string& id, GroupEntity& g, int64_t now, TraceRows* rows,
                           std::map<RollupKey, RollupDelta>* rollups, LatencyDeltas* latencies,
                           UserDeltas* users) {
     ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, "traces", "trace_state", project, id, false));
@@ -2302,7 +2339,24 @@ class SqliteEventStore final : public EventStore {
     contribute(t, +1);
 
     int64_t rowid;
-    if (loaded) {
+    // SQLite rewrites the entry of every index whose columns an UPDATE sets,
+    // changed or not: an upsert that keeps the indexed columns (the usual
+    // trace-create with the output) leaves them out, so the user, session,
+    // name and time indexes' pages are not dirtied again.
+    const bool index_columns_kept =
+        was_present && before && before->timestamp_ms == t.timestamp_ms && before->name == t.name &&
+        before->user_id == t.user_id && before->session_id == t.session_id;
+    if (loaded && index_columns_kept) {
+      rowid = loaded->rowid;
+      ASSIGN_OR_RETURN(Stmt * st,
+                       db.Prepare("UPDATE traces SET release = ?, version = ?, environment = ?, "
+                                  "tags = ?, public = ?, updated_at = ?, rev = rev + 1 WHERE "
+                                  "rowid = ?"));
+      st->Bind(1, t.release).Bind(2, t.version).Bind(3, t.environment).Bind(4, TagsText(t.tags));
+      st->Bind(5, t.is_public ? 1 : 0).Bind(6, now).Bind(7, rowid);
+      RETURN_IF_ERROR(st->Run());
+      st->Reset();
+    } else if (loaded) {
       rowid = loaded->rowid;
       ASSIGN_OR_RETURN(Stmt * st,
                        db.Prepare("UPDATE traces SET present = 1, timestamp = ?, name = ?, "
@@ -2328,6 +2382,7 @@ class SqliteEventStore final : public EventStore {
       st->Reset();
       rowid = db.LastInsertRowId();
     }
+    rows->emplace(std::make_pair(project, id), rowid);
     RETURN_IF_ERROR(PutState(db, "trace_state", rowid, blob));
     if (t.session_id) {
       ASSIGN_OR_RETURN(Stmt * st, db.Prepare("INSERT OR IGNORE INTO sessions(project, id, "
@@ -2341,6 +2396,7 @@ class SqliteEventStore final : public EventStore {
 
   absl::Status WriteObservation(Db& db, int64_t project, const std::string& project_id,
                                 const std::string& id, GroupEntity& g, int64_t now,
+                                TraceRows* trace_rows,
                                 std::map<std::pair<int64_t, std::string>, TraceDelta>* traces,
                                 std::map<RollupKey, RollupDelta>* rollups,
                                 LatencyDeltas* latencies) {
@@ -2387,14 +2443,22 @@ class SqliteEventStore final : public EventStore {
     };
     if (before) contribute(*before, -1);
     contribute(o, +1);
+    ASSIGN_OR_RETURN(int64_t trace_row, TraceRowFor(db, project, o.trace_id, now, trace_rows));
 
+    // As for traces: an update that keeps the trace and start time leaves
+    // those columns out, so their indexes are not rewritten.
+    const bool index_columns_kept = loaded && before && before->trace_id == o.trace_id &&
+                                    before->start_time_ms == o.start_time_ms;
     auto bind_common = [&](Stmt* st, int first) {
       int i = first;
-      st->Bind(i++, o.trace_id);
-      st->Bind(i++, IdHash64(o.trace_id));
+      if (!index_columns_kept) {
+        st->Bind(i++, o.trace_id);
+        st->Bind(i++, IdHash64(o.trace_id));
+        st->Bind(i++, trace_row);
+      }
       st->Bind(i++, o.type);
       st->Bind(i++, o.name);
-      st->Bind(i++, o.start_time_ms);
+      if (!index_columns_kept) st->Bind(i++, o.start_time_ms);
       st->Bind(i++, o.end_time_ms);
       st->Bind(i++, o.parent_observation_id);
       st->Bind(i++, o.level);
@@ -2419,10 +2483,25 @@ class SqliteEventStore final : public EventStore {
       return i;
     };
     int64_t rowid;
-    if (loaded) {
+    if (index_columns_kept) {
       rowid = loaded->rowid;
       ASSIGN_OR_RETURN(Stmt * st,
-                       db.Prepare("UPDATE observations SET trace_id = ?, trace_hash = ?, type = ?, "
+                       db.Prepare("UPDATE observations SET type = ?, name = ?, end_time = ?, "
+                                  "parent_id = ?, level = ?, environment = ?, model = ?, "
+                                  "version = ?, total_cost = ?, input_tokens = ?, "
+                                  "output_tokens = ?, total_tokens = ?, prompt_name = ?, "
+                                  "prompt_version = ?, completion_start_time = ?, "
+                                  "input_cost = ?, output_cost = ?, updated_at = ?, "
+                                  "rev = rev + 1 WHERE rowid = ?"));
+      int i = bind_common(st, 1);
+      st->Bind(i, rowid);
+      RETURN_IF_ERROR(st->Run());
+      st->Reset();
+    } else if (loaded) {
+      rowid = loaded->rowid;
+      ASSIGN_OR_RETURN(Stmt * st,
+                       db.Prepare("UPDATE observations SET trace_id = ?, trace_hash = ?, "
+                                  "trace_row = ?, type = ?, "
                                   "name = ?, start_time = ?, end_time = ?, parent_id = ?, "
                                   "level = ?, environment = ?, model = ?, version = ?, "
                                   "total_cost = ?, input_tokens = ?, output_tokens = ?, "
@@ -2437,11 +2516,11 @@ class SqliteEventStore final : public EventStore {
       ASSIGN_OR_RETURN(
           Stmt * st,
           db.Prepare(
-              "INSERT INTO observations(trace_id, trace_hash, type, name, start_time, "
+              "INSERT INTO observations(trace_id, trace_hash, trace_row, type, name, start_time, "
               "end_time, parent_id, level, environment, model, version, total_cost, "
               "input_tokens, output_tokens, total_tokens, prompt_name, prompt_version, "
               "completion_start_time, input_cost, output_cost, updated_at, project, id, "
-              "id_hash, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+              "id_hash, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
       int i = bind_common(st, 1);
       st->Bind(i++, project);
       st->Bind(i++, id);
@@ -2455,18 +2534,16 @@ class SqliteEventStore final : public EventStore {
   }
 
   absl::Status ApplyTraceDelta(Db& db, int64_t project, const std::string& trace_id,
-                               const TraceDelta& d, int64_t now,
+                               const TraceDelta& d, int64_t now, TraceRows* trace_rows,
                                std::map<RollupKey, RollupDelta>* rollups, LatencyDeltas* latencies,
                                UserDeltas* users) {
+    ASSIGN_OR_RETURN(int64_t rowid, TraceRowFor(db, project, trace_id, now, trace_rows));
     ASSIGN_OR_RETURN(Stmt * find,
                      db.Prepare("SELECT rowid, present, timestamp, environment, COALESCE(name, "
-                                "''), min_start, max_end, user_id FROM traces INDEXED BY "
-                                "traces_by_id WHERE project = ? AND id_hash = ? AND id = ?"));
-    find->Bind(1, project).Bind(2, IdHash64(trace_id)).Bind(3, trace_id);
+                                "''), min_start, max_end, user_id FROM traces WHERE rowid = ?"));
+    find->Bind(1, rowid);
     ASSIGN_OR_RETURN(bool row, find->Step());
-    std::optional<int64_t> rowid;
     if (row) {
-      rowid = find->Int(0);
       // A listed trace's cost and latency are in its hour's rollups: move
       // them by this delta (the UPDATE below applies the same rule).
       if (find->Int(1) == 1) {
@@ -2486,16 +2563,6 @@ class SqliteEventStore final : public EventStore {
       }
     }
     find->Reset();
-    if (!rowid) {
-      // Observations arrived before their trace-create: keep the aggregates on
-      // a row that lists ignore until the trace itself shows up.
-      ASSIGN_OR_RETURN(Stmt * ins, db.Prepare("INSERT INTO traces(project, id, id_hash, present, "
-                                              "created_at, updated_at) VALUES (?,?,?,0,?,?)"));
-      ins->Bind(1, project).Bind(2, trace_id).Bind(3, IdHash64(trace_id)).Bind(4, now).Bind(5, now);
-      RETURN_IF_ERROR(ins->Run());
-      ins->Reset();
-      rowid = db.LastInsertRowId();
-    }
     ASSIGN_OR_RETURN(Stmt * st,
                      db.Prepare("UPDATE traces SET obs_count = obs_count + ?, total_cost = "
                                 "total_cost + ?, min_start = CASE WHEN ? IS NULL THEN min_start "
@@ -2504,14 +2571,15 @@ class SqliteEventStore final : public EventStore {
                                 "NULL OR ? > max_end THEN ? ELSE max_end END WHERE rowid = ?"));
     st->Bind(1, d.count).Bind(2, d.cost);
     st->Bind(3, d.min_start).Bind(4, d.min_start).Bind(5, d.min_start);
-    st->Bind(6, d.max_end).Bind(7, d.max_end).Bind(8, d.max_end).Bind(9, *rowid);
+    st->Bind(6, d.max_end).Bind(7, d.max_end).Bind(8, d.max_end).Bind(9, rowid);
     RETURN_IF_ERROR(st->Run());
     st->Reset();
     return absl::OkStatus();
   }
 
   absl::Status WriteScore(Db& db, int64_t project, const std::string& project_id,
-                          const std::string& id, GroupEntity& g, int64_t now) {
+                          const std::string& id, GroupEntity& g, int64_t now,
+                          TraceRows* trace_rows) {
     ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, "scores", "score_state", project, id, false));
     ScoreRecord s;
     std::string blob;
@@ -2528,12 +2596,16 @@ class SqliteEventStore final : public EventStore {
       s = MaterializeScore(project_id, id, state);
       blob = EncodeState(state.Serialize());
     }
+    std::optional<int64_t> trace_hash, trace_row;
+    if (s.trace_id) {
+      trace_hash = IdHash64(*s.trace_id);
+      ASSIGN_OR_RETURN(trace_row, TraceRowFor(db, project, *s.trace_id, now, trace_rows));
+    }
     auto bind_common = [&](Stmt* st, int first) {
       int i = first;
-      std::optional<int64_t> trace_hash;
-      if (s.trace_id) trace_hash = IdHash64(*s.trace_id);
       st->Bind(i++, s.trace_id);
       st->Bind(i++, trace_hash);
+      st->Bind(i++, trace_row);
       st->Bind(i++, s.observation_id);
       st->Bind(i++, s.session_id);
       st->Bind(i++, s.dataset_run_id);
@@ -2557,7 +2629,7 @@ class SqliteEventStore final : public EventStore {
     if (loaded) {
       rowid = loaded->rowid;
       ASSIGN_OR_RETURN(Stmt * st,
-                       db.Prepare("UPDATE scores SET trace_id = ?, trace_hash = ?, "
+                       db.Prepare("UPDATE scores SET trace_id = ?, trace_hash = ?, trace_row = ?, "
                                   "observation_id = ?, session_id = ?, dataset_run_id = ?, "
                                   "name = ?, value = ?, string_value = ?, source = ?, "
                                   "data_type = ?, timestamp = ?, environment = ?, config_id = ?, "
@@ -2570,11 +2642,11 @@ class SqliteEventStore final : public EventStore {
     } else {
       ASSIGN_OR_RETURN(
           Stmt * st,
-          db.Prepare("INSERT INTO scores(trace_id, trace_hash, observation_id, session_id, "
-                     "dataset_run_id, name, value, string_value, source, data_type, timestamp, "
-                     "environment, config_id, queue_id, author_user_id, observation_hash, "
-                     "updated_at, project, id, id_hash, created_at) VALUES "
-                     "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+          db.Prepare("INSERT INTO scores(trace_id, trace_hash, trace_row, observation_id, "
+                     "session_id, dataset_run_id, name, value, string_value, source, data_type, "
+                     "timestamp, environment, config_id, queue_id, author_user_id, "
+                     "observation_hash, updated_at, project, id, id_hash, created_at) VALUES "
+                     "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
       int i = bind_common(st, 1);
       st->Bind(i++, project);
       st->Bind(i++, id);

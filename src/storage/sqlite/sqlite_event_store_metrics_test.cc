@@ -286,6 +286,16 @@ TEST_F(EventStoreMetricsTest, UserTotalsWithoutTheUserFilterKeepTracesWithoutOne
   EXPECT_EQ(total, 40);
 }
 
+// Takes a store back from schema 6 to schema 5 (observations and scores
+// indexed by a hash of their trace id).
+constexpr const char* kUndoMigration6 =
+    "DROP INDEX observations_by_trace; DROP INDEX scores_by_trace; "
+    "ALTER TABLE observations DROP COLUMN trace_row; "
+    "ALTER TABLE scores DROP COLUMN trace_row; "
+    "CREATE INDEX observations_by_trace ON observations(project, trace_hash); "
+    "CREATE INDEX scores_by_trace ON scores(project, trace_hash); "
+    "DELETE FROM schema_version WHERE component = 'events' AND version = 6; ";
+
 TEST_F(EventStoreMetricsTest, MigrationBuildsTheSameHistograms) {
   Open(0);
   WriteData();
@@ -299,6 +309,7 @@ TEST_F(EventStoreMetricsTest, MigrationBuildsTheSameHistograms) {
     auto db = sqlite::Db::Open((dir_ / "events.db").string(), false);
     ASSERT_TRUE(db.ok()) << db.status();
     const absl::Status reset = (*db)->Exec(
+        std::string(kUndoMigration6) +
         "DROP TABLE latency_hourly; DROP TABLE user_rollup_daily; DELETE FROM rollup_hourly "
         "WHERE type = 'TRACE'; DELETE FROM "
         "schema_version WHERE component = 'events' AND version = 5");
@@ -310,6 +321,65 @@ TEST_F(EventStoreMetricsTest, MigrationBuildsTheSameHistograms) {
   ExpectSame(rebuilt_traces, traces);
   ExpectSame(rebuilt_models, models);
   ExpectSame(By("userId", TopUsers(kDays)), users);
+}
+
+// Stores written before observations and scores pointed at their trace's row
+// (schema 5) get the row filled in by migration 6, which also gives a trace
+// named only by a score its row; per-trace reads then answer as before.
+TEST_F(EventStoreMetricsTest, MigrationPointsObservationsAndScoresAtTraceRows) {
+  Open(0);
+  WriteData();
+  Write({Event("score-create", kBase,
+               json::object{{"id", "s-1"}, {"traceId", "t3"}, {"name", "quality"}, {"value", 1}}),
+         Event("score-create", kBase,
+               json::object{
+                   {"id", "s-2"}, {"traceId", "t-only-scored"}, {"name", "quality"}, {"value", 0}}),
+         Event("score-create", kBase,
+               json::object{
+                   {"id", "s-3"}, {"sessionId", "sess"}, {"name", "quality"}, {"value", 0}})});
+  auto ids = [&](const std::string& trace_id) {
+    auto r = store_->ObservationIdsOfTrace(kProject, trace_id);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : std::vector<std::string>();
+  };
+  auto scores = [&](const std::string& trace_id) {
+    auto r = store_->ScoresOfTrace(kProject, trace_id);
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<std::string> out;
+    if (r.ok()) {
+      for (const auto& s : *r) out.push_back(s.id);
+    }
+    return out;
+  };
+  ASSERT_EQ(ids("t3"), (std::vector<std::string>{"t3-g0", "t3-g1"}));
+  ASSERT_EQ(scores("t3"), std::vector<std::string>{"s-1"});
+  ASSERT_EQ(scores("t-only-scored"), std::vector<std::string>{"s-2"});
+  const auto models = By("providedModelName", GenerationsByModel());
+  store_.reset();
+  {
+    // Back to schema 5: no trace rows on observations and scores, the old
+    // hash indexes, and no row for the trace only a score names.
+    auto db = sqlite::Db::Open((dir_ / "events.db").string(), false);
+    ASSERT_TRUE(db.ok()) << db.status();
+    const absl::Status reset =
+        (*db)->Exec(std::string(kUndoMigration6) + "DELETE FROM traces WHERE id = 't-only-scored'");
+    ASSERT_TRUE(reset.ok()) << reset;
+  }
+  Open(0);
+  EXPECT_EQ(ids("t3"), (std::vector<std::string>{"t3-g0", "t3-g1"}));
+  EXPECT_EQ(ids("t0"), (std::vector<std::string>{"t0-g0", "t0-g1"}));
+  EXPECT_EQ(scores("t3"), std::vector<std::string>{"s-1"});
+  EXPECT_EQ(scores("t-only-scored"), std::vector<std::string>{"s-2"});
+  ExpectSame(By("providedModelName", GenerationsByModel()), models);
+  // New writes after the migration find the migrated rows.
+  Write({Event("score-create", kBase,
+               json::object{
+                   {"id", "s-4"}, {"traceId", "t-only-scored"}, {"name", "q"}, {"value", 1}}),
+         Event("span-create", kBase,
+               json::object{
+                   {"id", "t3-span"}, {"traceId", "t3"}, {"startTime", FormatIsoMillis(kBase)}})});
+  EXPECT_EQ(scores("t-only-scored"), (std::vector<std::string>{"s-2", "s-4"}));
+  EXPECT_EQ(ids("t3").size(), 3u);
 }
 
 }  // namespace
