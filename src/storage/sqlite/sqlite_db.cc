@@ -94,11 +94,12 @@ std::optional<double> Stmt::OptDouble(int col) const {
   return Double(col);
 }
 
-absl::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path, bool read_only) {
+absl::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path, bool read_only,
+                                             const char* vfs) {
   sqlite3* raw = nullptr;
   int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs);
   if (rc != SQLITE_OK) {
     absl::Status s = SqliteError(raw, rc, "open " + path);
     sqlite3_close(raw);

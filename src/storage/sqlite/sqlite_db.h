@@ -59,8 +59,10 @@ class Stmt {
 
 class Db {
  public:
-  // Opens (creating if needed) a database file in WAL mode.
-  static absl::StatusOr<std::unique_ptr<Db>> Open(const std::string& path, bool read_only);
+  // Opens (creating if needed) a database file in WAL mode, through the VFS
+  // named `vfs` (nullptr: SQLite's default).
+  static absl::StatusOr<std::unique_ptr<Db>> Open(const std::string& path, bool read_only,
+                                                  const char* vfs = nullptr);
   ~Db();
 
   absl::Status Exec(std::string_view sql);
