@@ -23,10 +23,10 @@ sqlite3_vfs g_vfs;
 
 // A WAL file: the default VFS's file lives in the same allocation, after it.
 struct WalFile {
-  sqlite3_file base;          // pMethods = &kWalMethods
-  sqlite3_file* real;         // the default VFS's open file
-  std::string* pending;       // contiguous writes not yet handed to `real`
-  sqlite3_int64 pending_at;   // file offset of pending[0]
+  sqlite3_file base;         // pMethods = &kWalMethods
+  sqlite3_file* real;        // the default VFS's open file
+  std::string* pending;      // contiguous writes not yet handed to `real`
+  sqlite3_int64 pending_at;  // file offset of pending[0]
 };
 
 constexpr size_t RealOffset() { return (sizeof(WalFile) + 15) & ~size_t{15}; }
@@ -130,10 +130,25 @@ int WalUnfetch(sqlite3_file* f, sqlite3_int64 offset, void* p) {
 }
 
 const sqlite3_io_methods kWalMethods = {
-    3,           WalClose,         WalRead,        WalWrite,          WalTruncate,
-    WalSync,     WalFileSize,      WalLock,        WalUnlock,         WalCheckReservedLock,
-    WalFileControl, WalSectorSize, WalDeviceCharacteristics, WalShmMap, WalShmLock,
-    WalShmBarrier, WalShmUnmap,    WalFetch,       WalUnfetch,
+    3,
+    WalClose,
+    WalRead,
+    WalWrite,
+    WalTruncate,
+    WalSync,
+    WalFileSize,
+    WalLock,
+    WalUnlock,
+    WalCheckReservedLock,
+    WalFileControl,
+    WalSectorSize,
+    WalDeviceCharacteristics,
+    WalShmMap,
+    WalShmLock,
+    WalShmBarrier,
+    WalShmUnmap,
+    WalFetch,
+    WalUnfetch,
 };
 
 int Open(sqlite3_vfs*, const char* name, sqlite3_file* f, int flags, int* out_flags) {

@@ -109,7 +109,8 @@ TEST_F(WalBufferVfsTest, ADeathRightAfterCommitLosesNothingCommitted) {
     if (!db.ok()) _exit(2);
     if (!(*db)->Exec("BEGIN IMMEDIATE").ok()) _exit(3);
     for (int i = 0; i < 500; ++i) {
-      if (!(*db)->Exec("INSERT INTO t(k, v) VALUES (" + std::to_string(i) + ", randomblob(1000))")
+      if (!(*db)
+               ->Exec("INSERT INTO t(k, v) VALUES (" + std::to_string(i) + ", randomblob(1000))")
                .ok()) {
         _exit(4);
       }
