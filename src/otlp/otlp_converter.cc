@@ -53,7 +53,7 @@ OtlpDecoded DecodeOtlpEvents(OtlpConversion conversion, const DecodeOptions& opt
     size_t span = conversion.event_span[i];
     size_t events_before = batch.events.size();
     size_t errors_before = batch.errors.size();
-    DecodeEvent(conversion.events[i], options, &batch);
+    DecodeEvent(std::move(conversion.events[i]), options, &batch);
     if (batch.events.size() > events_before) span_of_decoded.push_back(span);
     if (batch.errors.size() > errors_before && !span_rejected[span]) {
       span_rejected[span] = true;
