@@ -2017,9 +2017,16 @@ class SqliteEventStore final : public EventStore {
 
   // sqlite3_wal_hook: runs on the writer after each commit, with the WAL's
   // length in pages. The checkpoint itself happens on the checkpointer.
+  // A checkpoint is asked for every kCheckpointPages new pages rather than
+  // after every commit past that length, so a page that several commits
+  // dirtied in between is copied back once.
   static int OnWalCommit(void* self, sqlite3*, const char*, int pages) {
     auto* store = static_cast<SqliteEventStore*>(self);
-    if (pages >= kCheckpointPages) {
+    if (pages < store->wal_pages_at_last_signal_) {
+      store->wal_pages_at_last_signal_ = 0;  // the WAL started over
+    }
+    if (pages - store->wal_pages_at_last_signal_ >= kCheckpointPages) {
+      store->wal_pages_at_last_signal_ = pages;
       {
         std::lock_guard lock(store->checkpoint_mu_);
         store->checkpoint_wanted_ = true;
@@ -2725,6 +2732,7 @@ class SqliteEventStore final : public EventStore {
 
   // Owned by the writer thread after Init().
   std::unique_ptr<Db> writer_db_;
+  int wal_pages_at_last_signal_ = 0;  // OnWalCommit's
 
   // The checkpointer's connection and thread; the flags under checkpoint_mu_.
   std::unique_ptr<Db> checkpoint_db_;
