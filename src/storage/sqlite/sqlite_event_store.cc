@@ -2411,26 +2411,31 @@ class SqliteEventStore final : public EventStore {
     const bool index_columns_kept =
         was_present && before && before->timestamp_ms == t.timestamp_ms && before->name == t.name &&
         before->user_id == t.user_id && before->session_id == t.session_id;
-    if (loaded && index_columns_kept) {
+    if (loaded) {
       rowid = loaded->rowid;
-      ASSIGN_OR_RETURN(Stmt * st,
-                       db.Prepare("UPDATE traces SET release = ?, version = ?, environment = ?, "
-                                  "tags = ?, public = ?, updated_at = ?, rev = rev + 1 WHERE "
-                                  "rowid = ?"));
-      st->Bind(1, t.release).Bind(2, t.version).Bind(3, t.environment).Bind(4, TagsText(t.tags));
-      st->Bind(5, t.is_public ? 1 : 0).Bind(6, now).Bind(7, rowid);
-      RETURN_IF_ERROR(st->Run());
-      st->Reset();
-    } else if (loaded) {
-      rowid = loaded->rowid;
-      ASSIGN_OR_RETURN(Stmt * st,
-                       db.Prepare("UPDATE traces SET present = 1, timestamp = ?, name = ?, "
-                                  "user_id = ?, session_id = ?, release = ?, version = ?, "
-                                  "environment = ?, tags = ?, public = ?, updated_at = ?, "
-                                  "rev = rev + 1 WHERE rowid = ?"));
-      st->Bind(1, t.timestamp_ms).Bind(2, t.name).Bind(3, t.user_id).Bind(4, t.session_id);
-      st->Bind(5, t.release).Bind(6, t.version).Bind(7, t.environment).Bind(8, TagsText(t.tags));
-      st->Bind(9, t.is_public ? 1 : 0).Bind(10, now).Bind(11, rowid);
+      ASSIGN_OR_RETURN(
+          Stmt * st,
+          db.Prepare(index_columns_kept ? "UPDATE traces SET release = ?, version = ?, "
+                                          "environment = ?, tags = ?, public = ?, updated_at = ?, "
+                                          "rev = rev + 1 WHERE rowid = ?"
+                                        : "UPDATE traces SET present = 1, timestamp = ?, name = ?, "
+                                          "user_id = ?, session_id = ?, release = ?, version = ?, "
+                                          "environment = ?, tags = ?, public = ?, updated_at = ?, "
+                                          "rev = rev + 1 WHERE rowid = ?"));
+      int i = 1;
+      if (!index_columns_kept) {
+        st->Bind(i++, t.timestamp_ms);
+        st->Bind(i++, t.name);
+        st->Bind(i++, t.user_id);
+        st->Bind(i++, t.session_id);
+      }
+      st->Bind(i++, t.release);
+      st->Bind(i++, t.version);
+      st->Bind(i++, t.environment);
+      st->Bind(i++, TagsText(t.tags));
+      st->Bind(i++, t.is_public ? 1 : 0);
+      st->Bind(i++, now);
+      st->Bind(i, rowid);
       RETURN_IF_ERROR(st->Run());
       st->Reset();
     } else {
@@ -2548,31 +2553,24 @@ class SqliteEventStore final : public EventStore {
       return i;
     };
     int64_t rowid;
-    if (index_columns_kept) {
+    if (loaded) {
       rowid = loaded->rowid;
-      ASSIGN_OR_RETURN(Stmt * st,
-                       db.Prepare("UPDATE observations SET type = ?, name = ?, end_time = ?, "
-                                  "parent_id = ?, level = ?, environment = ?, model = ?, "
-                                  "version = ?, total_cost = ?, input_tokens = ?, "
-                                  "output_tokens = ?, total_tokens = ?, prompt_name = ?, "
-                                  "prompt_version = ?, completion_start_time = ?, "
-                                  "input_cost = ?, output_cost = ?, updated_at = ?, "
-                                  "rev = rev + 1 WHERE rowid = ?"));
-      int i = bind_common(st, 1);
-      st->Bind(i, rowid);
-      RETURN_IF_ERROR(st->Run());
-      st->Reset();
-    } else if (loaded) {
-      rowid = loaded->rowid;
-      ASSIGN_OR_RETURN(Stmt * st,
-                       db.Prepare("UPDATE observations SET trace_id = ?, trace_hash = ?, "
-                                  "trace_row = ?, type = ?, "
-                                  "name = ?, start_time = ?, end_time = ?, parent_id = ?, "
-                                  "level = ?, environment = ?, model = ?, version = ?, "
-                                  "total_cost = ?, input_tokens = ?, output_tokens = ?, "
-                                  "total_tokens = ?, prompt_name = ?, prompt_version = ?, "
-                                  "completion_start_time = ?, input_cost = ?, output_cost = ?, "
-                                  "updated_at = ?, rev = rev + 1 WHERE rowid = ?"));
+      ASSIGN_OR_RETURN(
+          Stmt * st,
+          db.Prepare(index_columns_kept
+                         ? "UPDATE observations SET type = ?, name = ?, end_time = ?, "
+                           "parent_id = ?, level = ?, environment = ?, model = ?, version = ?, "
+                           "total_cost = ?, input_tokens = ?, output_tokens = ?, "
+                           "total_tokens = ?, prompt_name = ?, prompt_version = ?, "
+                           "completion_start_time = ?, input_cost = ?, output_cost = ?, "
+                           "updated_at = ?, rev = rev + 1 WHERE rowid = ?"
+                         : "UPDATE observations SET trace_id = ?, trace_hash = ?, "
+                           "trace_row = ?, type = ?, name = ?, start_time = ?, end_time = ?, "
+                           "parent_id = ?, level = ?, environment = ?, model = ?, version = ?, "
+                           "total_cost = ?, input_tokens = ?, output_tokens = ?, "
+                           "total_tokens = ?, prompt_name = ?, prompt_version = ?, "
+                           "completion_start_time = ?, input_cost = ?, output_cost = ?, "
+                           "updated_at = ?, rev = rev + 1 WHERE rowid = ?"));
       int i = bind_common(st, 1);
       st->Bind(i, rowid);
       RETURN_IF_ERROR(st->Run());
