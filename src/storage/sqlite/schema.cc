@@ -258,6 +258,29 @@ DROP INDEX scores_by_trace;
 CREATE INDEX observations_by_trace ON observations(trace_row);
 CREATE INDEX scores_by_trace ON scores(trace_row);
 )sql"},
+      // The id indexes become tables the event store fills itself: new rows
+      // are listed in memory and merged into them in key order (recent_ids.h),
+      // instead of each taking a random page of an index as it arrives.
+      // id_index_marks.indexed_through: every row up to it is in the table.
+      {7, R"sql(
+CREATE TABLE trace_ids(project INTEGER NOT NULL, id_hash INTEGER NOT NULL, row INTEGER NOT NULL,
+  PRIMARY KEY(project, id_hash, row)) WITHOUT ROWID;
+CREATE TABLE observation_ids(project INTEGER NOT NULL, id_hash INTEGER NOT NULL,
+  row INTEGER NOT NULL, PRIMARY KEY(project, id_hash, row)) WITHOUT ROWID;
+CREATE TABLE score_ids(project INTEGER NOT NULL, id_hash INTEGER NOT NULL, row INTEGER NOT NULL,
+  PRIMARY KEY(project, id_hash, row)) WITHOUT ROWID;
+INSERT INTO trace_ids SELECT project, id_hash, rowid FROM traces ORDER BY 1, 2, 3;
+INSERT INTO observation_ids SELECT project, id_hash, rowid FROM observations ORDER BY 1, 2, 3;
+INSERT INTO score_ids SELECT project, id_hash, rowid FROM scores ORDER BY 1, 2, 3;
+DROP INDEX traces_by_id;
+DROP INDEX observations_by_id;
+DROP INDEX scores_by_id;
+CREATE TABLE id_index_marks(tbl TEXT PRIMARY KEY, indexed_through INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO id_index_marks VALUES
+  ('traces', (SELECT COALESCE(MAX(rowid), 0) FROM traces)),
+  ('observations', (SELECT COALESCE(MAX(rowid), 0) FROM observations)),
+  ('scores', (SELECT COALESCE(MAX(rowid), 0) FROM scores));
+)sql"},
   };
   return kMigrations;
 }

@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
@@ -25,6 +26,7 @@
 #include "ingest/materialize.h"
 #include "query/latency_histogram.h"
 #include "query/metrics.h"
+#include "storage/sqlite/recent_ids.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
 #include "storage/sqlite/stmt_util.h"
@@ -149,14 +151,36 @@ struct RollupDelta {
   int64_t input_tokens = 0, output_tokens = 0, total_tokens = 0;
 };
 
+// The event tables whose rows are found by id, in the order of their
+// RecentIds in the store, and their id index tables (schema migration 7).
+enum IdTable : int { kTraceIds = 0, kObservationIds = 1, kScoreIds = 2 };
+constexpr int kIdTables = 3;
+constexpr const char* kIdTableRows[kIdTables] = {"traces", "observations", "scores"};
+constexpr const char* kIdTableIndex[kIdTables] = {"trace_ids", "observation_ids", "score_ids"};
+
+// The rows of a table whose (project, id hash) is (?, ?), for
+// "rowid IN " + kIdRows[table]: those merged into its id index and the one
+// not merged yet (loupe_recent_row(), registered on every connection). Bound
+// by BindIdRows.
+constexpr const char* kIdRows[kIdTables] = {
+    "(SELECT row FROM trace_ids WHERE project = ? AND id_hash = ? UNION ALL "
+    "SELECT loupe_recent_row(0, ?, ?))",
+    "(SELECT row FROM observation_ids WHERE project = ? AND id_hash = ? UNION ALL "
+    "SELECT loupe_recent_row(1, ?, ?))",
+    "(SELECT row FROM score_ids WHERE project = ? AND id_hash = ? UNION ALL "
+    "SELECT loupe_recent_row(2, ?, ?))"};
+int BindIdRows(Stmt& st, int i, int64_t project, int64_t id_hash) {
+  st.Bind(i, project).Bind(i + 1, id_hash).Bind(i + 2, project).Bind(i + 3, id_hash);
+  return i + 4;
+}
+
 // The row of a trace by (project, id), for "trace_row = " + kTraceRowOf; bound
 // by BindTraceRowOf.
 constexpr const char* kTraceRowOf =
-    "(SELECT rowid FROM traces INDEXED BY traces_by_id WHERE project = ? AND id_hash = ? AND "
-    "id = ?)";
+    "(SELECT tr.rowid FROM traces tr WHERE tr.rowid IN (SELECT row FROM trace_ids WHERE "
+    "project = ? AND id_hash = ? UNION ALL SELECT loupe_recent_row(0, ?, ?)) AND tr.id = ?)";
 void BindTraceRowOf(Stmt& st, int& i, const std::string& trace_id, int64_t project) {
-  st.Bind(i++, project);
-  st.Bind(i++, IdHash64(trace_id));
+  i = BindIdRows(st, i, project, IdHash64(trace_id));
   st.Bind(i++, trace_id);
 }
 
@@ -453,8 +477,9 @@ const MetricsSql& MetricsSqlFor(MetricsView view) {
   auto scores = [](const char* data_type) {
     return MetricsSql{
         "scores s LEFT JOIN traces t ON t.rowid = s.trace_row LEFT JOIN observations o ON "
-        "o.project = s.project AND o.id_hash = "
-        "s.observation_hash AND o.id = s.observation_id",
+        "o.rowid IN (SELECT row FROM observation_ids WHERE project = s.project AND id_hash = "
+        "s.observation_hash UNION ALL SELECT loupe_recent_row(1, s.project, "
+        "s.observation_hash)) AND o.id = s.observation_id",
         std::string("s.project = ? AND s.data_type = '") + data_type + "'",
         "s.timestamp",
         {{"id", "s.id"},
@@ -522,9 +547,11 @@ class ReaderPool {
     std::unique_ptr<Db> db_;
   };
 
-  absl::Status Init(const std::string& path, int n) {
+  // Opens `n` read-only connections, each set up by `setup`.
+  absl::Status Init(const std::string& path, int n, const std::function<absl::Status(Db&)>& setup) {
     for (int i = 0; i < n; ++i) {
       ASSIGN_OR_RETURN(auto db, Db::Open(path, true));
+      RETURN_IF_ERROR(setup(*db));
       free_.push_back(std::move(db));
     }
     return absl::OkStatus();
@@ -616,8 +643,11 @@ class SqliteEventStore final : public EventStore {
       return sqlite::SqliteError(writer_db_->raw(), rc, "register loupe_latency_bucket");
     }
     RETURN_IF_ERROR(sqlite::ApplyMigrations(*writer_db_, "events", sqlite::EventStoreMigrations()));
+    RETURN_IF_ERROR(RegisterRecentRow(*writer_db_));
+    RETURN_IF_ERROR(LoadRecentIds(*writer_db_));
     RETURN_IF_ERROR(LoadProjectKeys(*writer_db_));
-    RETURN_IF_ERROR(readers_.Init(options_.path, options_.reader_connections));
+    RETURN_IF_ERROR(readers_.Init(options_.path, options_.reader_connections,
+                                  [this](Db& db) { return RegisterRecentRow(db); }));
     ASSIGN_OR_RETURN(checkpoint_db_, Db::Open(options_.path, false));
     checkpointer_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "loupe-checkpoint");
@@ -647,10 +677,9 @@ class SqliteEventStore final : public EventStore {
     auto project = ProjectKeyIfKnown(project_id);
     if (!project) return std::optional<TraceRecord>();
     ASSIGN_OR_RETURN(Stmt * st,
-                     lease.db().Prepare(Indexed(kTraceSelect, "traces t", "traces_by_id") +
-                                        " WHERE t.project = ? AND t.id_hash = ? AND "
-                                        "t.present = 1"));
-    st->Bind(1, *project).Bind(2, IdHash64(id));
+                     lease.db().Prepare(std::string(kTraceSelect) + " WHERE t.rowid IN " +
+                                        kIdRows[kTraceIds] + " AND t.present = 1"));
+    BindIdRows(*st, 1, *project, IdHash64(id));
     return FindById<TraceRecord>(*st, id, [&](Stmt& row) { return ReadTraceRow(row, project_id); });
   }
 
@@ -771,9 +800,11 @@ class SqliteEventStore final : public EventStore {
       if (!project) return absl::OkStatus();
       for (const auto& id : ids) {
         int64_t h = IdHash64(id);
-        ASSIGN_OR_RETURN(Stmt * find, db.Prepare("SELECT rowid, present FROM traces WHERE "
-                                                 "project = ? AND id_hash = ? AND id = ?"));
-        find->Bind(1, *project).Bind(2, h).Bind(3, id);
+        ASSIGN_OR_RETURN(
+            Stmt * find,
+            db.Prepare(std::string("SELECT rowid, present FROM traces WHERE rowid IN ") +
+                       kIdRows[kTraceIds] + " AND id = ?"));
+        find->Bind(BindIdRows(*find, 1, *project, h), id);
         std::vector<int64_t> rowids;
         while (true) {
           ASSIGN_OR_RETURN(bool row, find->Step());
@@ -805,8 +836,7 @@ class SqliteEventStore final : public EventStore {
             }
           }
           t->Reset();
-          RETURN_IF_ERROR(ExecBind(db, "DELETE FROM traces WHERE rowid = ?", r));
-          RETURN_IF_ERROR(ExecBind(db, "DELETE FROM trace_state WHERE rowid = ?", r));
+          RETURN_IF_ERROR(DeleteRow(db, kTraceIds, r));
         }
         for (const char* table : {"observation", "score"}) {
           std::string t = table;
@@ -845,8 +875,7 @@ class SqliteEventStore final : public EventStore {
               }
               o->Reset();
             }
-            RETURN_IF_ERROR(ExecBind(db, "DELETE FROM " + t + "s WHERE rowid = ?", r));
-            RETURN_IF_ERROR(ExecBind(db, "DELETE FROM " + t + "_state WHERE rowid = ?", r));
+            RETURN_IF_ERROR(DeleteRow(db, t == "observation" ? kObservationIds : kScoreIds, r));
           }
         }
         RETURN_IF_ERROR(ApplyRollups(db, rollups));
@@ -864,10 +893,10 @@ class SqliteEventStore final : public EventStore {
     auto project = ProjectKeyIfKnown(project_id);
     if (!project) return std::optional<ObservationRecord>();
     auto lease = readers_.Acquire();
-    ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare(Indexed(kObservationSelect, "observations o",
-                                                           "observations_by_id") +
-                                                   " WHERE o.project = ? AND o.id_hash = ?"));
-    st->Bind(1, *project).Bind(2, IdHash64(id));
+    ASSIGN_OR_RETURN(Stmt * st,
+                     lease.db().Prepare(std::string(kObservationSelect) + " WHERE o.rowid IN " +
+                                        kIdRows[kObservationIds]));
+    BindIdRows(*st, 1, *project, IdHash64(id));
     return FindById<ObservationRecord>(
         *st, id, [&](Stmt& row) { return ReadObservationRow(row, project_id); });
   }
@@ -1043,10 +1072,9 @@ class SqliteEventStore final : public EventStore {
     auto project = ProjectKeyIfKnown(project_id);
     if (!project) return std::optional<ScoreRecord>();
     auto lease = readers_.Acquire();
-    ASSIGN_OR_RETURN(Stmt * st,
-                     lease.db().Prepare(Indexed(kScoreSelect, "scores s", "scores_by_id") +
-                                        " WHERE s.project = ? AND s.id_hash = ?"));
-    st->Bind(1, *project).Bind(2, IdHash64(id));
+    ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare(std::string(kScoreSelect) +
+                                                   " WHERE s.rowid IN " + kIdRows[kScoreIds]));
+    BindIdRows(*st, 1, *project, IdHash64(id));
     return FindById<ScoreRecord>(*st, id, [&](Stmt& row) { return ReadScoreRow(row, project_id); });
   }
 
@@ -1177,9 +1205,10 @@ class SqliteEventStore final : public EventStore {
     req->job = [this, project_id, id, found](Db& db) -> absl::Status {
       auto project = ProjectKeyIfKnown(project_id);
       if (!project) return absl::OkStatus();
-      ASSIGN_OR_RETURN(Stmt * find, db.Prepare("SELECT rowid FROM scores WHERE project = ? AND "
-                                               "id_hash = ? AND id = ?"));
-      find->Bind(1, *project).Bind(2, IdHash64(id)).Bind(3, id);
+      ASSIGN_OR_RETURN(Stmt * find,
+                       db.Prepare(std::string("SELECT rowid FROM scores WHERE rowid IN ") +
+                                  kIdRows[kScoreIds] + " AND id = ?"));
+      find->Bind(BindIdRows(*find, 1, *project, IdHash64(id)), id);
       std::vector<int64_t> rows;
       while (true) {
         ASSIGN_OR_RETURN(bool row, find->Step());
@@ -1188,8 +1217,7 @@ class SqliteEventStore final : public EventStore {
       }
       find->Reset();
       for (int64_t r : rows) {
-        RETURN_IF_ERROR(ExecBind(db, "DELETE FROM scores WHERE rowid = ?", r));
-        RETURN_IF_ERROR(ExecBind(db, "DELETE FROM score_state WHERE rowid = ?", r));
+        RETURN_IF_ERROR(DeleteRow(db, kScoreIds, r));
         *found = true;
       }
       return absl::OkStatus();
@@ -1947,7 +1975,11 @@ class SqliteEventStore final : public EventStore {
       req.prepared[it->second].events.push_back(&e);
     }
     // Entities already stored (updates from an earlier request) are merged
-    // here too, from a reader's snapshot; see PreparedEntity::base.
+    // here too, from a reader's snapshot; see PreparedEntity::base. Only
+    // rows whose ids are still listed in memory are looked for: updates
+    // mostly follow their creates closely, and a lookup in the id index, on
+    // a random page for a new id, cost more than it saved. The writer merges
+    // an entity found only there itself.
     std::optional<ReaderPool::Lease> lease;
     std::optional<int64_t> project = ProjectKeyIfKnown(req.project_id);
     if (project) lease.emplace(readers_.Acquire());
@@ -1957,7 +1989,8 @@ class SqliteEventStore final : public EventStore {
                                            {"observations", "observation_state"},
                                            {"scores", "score_state"}};
         const auto& t = kTables[static_cast<int>(p.kind)];
-        auto stored = LoadEntity(lease->db(), t[0], t[1], *project, p.id, true, arena);
+        auto stored = LoadEntity(lease->db(), t[0], t[1], *project, p.id, true, arena,
+                                 /*recent_only=*/true);
         if (!stored.ok()) {
           p.base = PreparedEntity::Base{-1, -1, false};  // never matches: the writer merges
         } else if (*stored) {
@@ -2071,6 +2104,10 @@ class SqliteEventStore final : public EventStore {
         if (!cv_.wait_for(lock, kIdleRelease, [&] { return closed_ || !queue_.empty(); })) {
           lock.unlock();
           if (!released) {
+            // Ids are merged while idle, so an idle store holds none in memory.
+            if (absl::Status s = MergeAllIds(); !s.ok()) {
+              LogError("merging ids failed", {{"error", s.ToString()}});
+            }
             // Keep the planner's statistics current as tables grow.
             (void)writer_db_->Exec("PRAGMA optimize");
             // Readers of an idle store find every page in the database file
@@ -2080,6 +2117,7 @@ class SqliteEventStore final : public EventStore {
             sqlite3_db_release_memory(writer_db_->raw());
             released = true;
           }
+          for (auto& r : recent_ids_) r.ForgetMerged(kIdleRelease);
           readers_.ReleaseMemoryIfUsed();
           ReleaseThreadCache();
           ReleaseFreeMemory();
@@ -2098,6 +2136,7 @@ class SqliteEventStore final : public EventStore {
       absl::Status s = CommitGroup(group);
       if (!s.ok()) {
         LogError("write transaction failed", {{"error", s.ToString()}});
+        IdChangesRolledBack();
         // The transaction rolled back; project keys it inserted are gone too.
         std::lock_guard lock(keys_mu_);
         pending_keys_.clear();
@@ -2142,18 +2181,22 @@ class SqliteEventStore final : public EventStore {
   absl::StatusOr<std::optional<Loaded>> LoadEntity(Db& db, const std::string& table,
                                                    const std::string& state_table, int64_t project,
                                                    const std::string& id, bool with_state = true,
-                                                   json::storage_ptr sp = {}) {
-    ASSIGN_OR_RETURN(
-        Stmt * st, db.Prepare("SELECT e.rowid, e.id, " +
-                              std::string(with_state ? "s.state" : "s.rowid") + ", e.rev FROM " +
-                              table + " e INDEXED BY " + table + "_by_id LEFT JOIN " + state_table +
-                              " s ON s.rowid = e.rowid WHERE e.project = ? AND "
-                              "e.id_hash = ?"));
-    st->Bind(1, project).Bind(2, IdHash64(id));
+                                                   json::storage_ptr sp = {},
+                                                   bool recent_only = false) {
+    const IdTable t = table == "traces"         ? kTraceIds
+                      : table == "observations" ? kObservationIds
+                                                : kScoreIds;
+    ASSIGN_OR_RETURN(auto rows, RowsById(db, t, project, IdHash64(id), recent_only));
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare("SELECT e.rowid, e.id, " +
+                                           std::string(with_state ? "s.state" : "s.rowid") +
+                                           ", e.rev FROM " + table + " e LEFT JOIN " + state_table +
+                                           " s ON s.rowid = e.rowid WHERE e.rowid = ?"));
     std::optional<Loaded> out;
-    while (true) {
+    for (int64_t candidate : rows) {
+      st->Reset();
+      st->Bind(1, candidate);
       ASSIGN_OR_RETURN(bool row, st->Step());
-      if (!row) break;
+      if (!row) continue;
       if (st->Text(1) != id) continue;
       // Constructed with `sp` so that the parsed state is moved into it, not
       // copied (assignment keeps the target's storage).
@@ -2171,6 +2214,225 @@ class SqliteEventStore final : public EventStore {
     }
     st->Reset();
     return out;
+  }
+
+  // The rows of table `t` that may have id hash `id_hash` in `project`: the
+  // one listed in recent_ids_, then those in the id index (the list is
+  // looked at first, so that a row merged in between is not missed), unless
+  // `recent_only`. The caller compares the ids. Cheaper than kIdRows, whose IN builds a
+  // temporary table per lookup, for the lookups of every write.
+  absl::StatusOr<std::vector<int64_t>> RowsById(Db& db, IdTable t, int64_t project, int64_t id_hash,
+                                                bool recent_only = false) {
+    std::vector<int64_t> rows;
+    if (auto recent = recent_ids_[t].Find(project, id_hash)) rows.push_back(*recent);
+    if (recent_only) return rows;
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(std::string("SELECT row FROM ") + kIdTableIndex[t] +
+                                           " WHERE project = ? AND id_hash = ?"));
+    st->Bind(1, project).Bind(2, id_hash);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      if (rows.empty() || st->Int(0) != rows.front()) rows.push_back(st->Int(0));
+    }
+    st->Reset();
+    return rows;
+  }
+
+  // Makes a row just inserted into table `t` findable by id: listed in
+  // recent_ids_ until merged into the id index, or indexed at once if its
+  // key is listed already or its rowid was used before (a deleted last row's
+  // rowid comes back, and Init() only lists rows past the highest it saw).
+  absl::Status IndexNewRow(Db& db, IdTable t, int64_t project, int64_t id_hash, int64_t rowid) {
+    const sqlite::RecentIds::Entry e{project, id_hash, rowid};
+    if (rowid > highest_row_[t] && recent_ids_[t].Add(e)) {
+      txn_id_changes_.push_back({t, e, true});
+      txn_highest_row_[t] = std::max(txn_highest_row_[t], rowid);
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(Stmt * st,
+                     db.Prepare(std::string("INSERT OR IGNORE INTO ") + kIdTableIndex[t] +
+                                "(project, id_hash, row) VALUES (?, ?, ?)"));
+    st->Bind(1, project).Bind(2, id_hash).Bind(3, rowid);
+    RETURN_IF_ERROR(st->Run());
+    st->Reset();
+    return absl::OkStatus();
+  }
+
+  // Deletes row `rowid` of table `t` with its merge state and id entries.
+  absl::Status DeleteRow(Db& db, IdTable t, int64_t rowid) {
+    const std::string table = kIdTableRows[t];
+    ASSIGN_OR_RETURN(Stmt * del, db.Prepare("DELETE FROM " + table +
+                                            " WHERE rowid = ? RETURNING project, id_hash"));
+    del->Bind(1, rowid);
+    ASSIGN_OR_RETURN(bool found, del->Step());
+    std::optional<sqlite::RecentIds::Entry> e;
+    if (found) e = sqlite::RecentIds::Entry{del->Int(0), del->Int(1), rowid};
+    // RETURNING rows are all computed by the first step; finish the statement.
+    while (found) {
+      ASSIGN_OR_RETURN(found, del->Step());
+    }
+    del->Reset();
+    std::string state_table = table.substr(0, table.size() - 1) + "_state";
+    RETURN_IF_ERROR(ExecBind(db, "DELETE FROM " + state_table + " WHERE rowid = ?", rowid));
+    if (!e) return absl::OkStatus();
+    ASSIGN_OR_RETURN(Stmt * ids, db.Prepare(std::string("DELETE FROM ") + kIdTableIndex[t] +
+                                            " WHERE project = ? AND id_hash = ? AND row = ?"));
+    ids->Bind(1, e->project).Bind(2, e->id_hash).Bind(3, rowid);
+    RETURN_IF_ERROR(ids->Run());
+    ids->Reset();
+    if (recent_ids_[t].Find(e->project, e->id_hash) == rowid) {
+      recent_ids_[t].Remove(*e);
+      txn_id_changes_.push_back({t, *e, false});
+    }
+    return absl::OkStatus();
+  }
+
+  // Stores the next slice of each table's running id merge in the current
+  // transaction; `slices` receives them for MergeSlicesCommitted().
+  absl::Status StoreMergeSlices(
+      Db& db, std::array<std::optional<sqlite::RecentIds::Slice>, kIdTables>* slices) {
+    for (int t = 0; t < kIdTables; ++t) {
+      if (!recent_ids_[t].merging()) continue;
+      sqlite::RecentIds::Slice slice = recent_ids_[t].NextSlice(merge_slice_rows_[t]);
+      ASSIGN_OR_RETURN(Stmt * ins,
+                       db.Prepare(std::string("INSERT OR IGNORE INTO ") + kIdTableIndex[t] +
+                                  "(project, id_hash, row) VALUES (?, ?, ?)"));
+      for (const auto& e : slice.entries) {
+        ins->Bind(1, e.project).Bind(2, e.id_hash).Bind(3, e.row);
+        RETURN_IF_ERROR(ins->Run());
+        ins->Reset();
+      }
+      if (slice.completes) {
+        ASSIGN_OR_RETURN(Stmt * mark, db.Prepare("UPDATE id_index_marks SET indexed_through = "
+                                                 "MAX(indexed_through, ?) WHERE tbl = ?"));
+        mark->Bind(1, recent_ids_[t].merge_through()).Bind(2, kIdTableRows[t]);
+        RETURN_IF_ERROR(mark->Run());
+        mark->Reset();
+      }
+      (*slices)[t] = std::move(slice);
+    }
+    return absl::OkStatus();
+  }
+
+  // After the commit of a transaction: records its merge slices and id
+  // changes, and starts a merge for each table with enough new rows.
+  void IdChangesCommitted(std::array<std::optional<sqlite::RecentIds::Slice>, kIdTables>& slices) {
+    for (int t = 0; t < kIdTables; ++t) {
+      highest_row_[t] = std::max(highest_row_[t], txn_highest_row_[t]);
+      txn_highest_row_[t] = 0;
+      if (slices[t]) recent_ids_[t].SliceStored(*slices[t]);
+      // A merge pays off once the new ids far outnumber the pages of the id
+      // index (~200 entries a page): each page of the index is then written
+      // once for many of them. It runs a slice per commit, so that no commit
+      // carries the whole of it.
+      const size_t unmerged = recent_ids_[t].unmerged();
+      const size_t threshold =
+          std::max<size_t>(kMinMergeRows, static_cast<size_t>(highest_row_[t] / 16));
+      if (!recent_ids_[t].merging() && unmerged >= threshold) {
+        merge_slice_rows_[t] = std::max<size_t>(kMinMergeSliceRows, unmerged / 64);
+        recent_ids_[t].BeginMerge();
+      }
+      recent_ids_[t].ForgetMerged(kKeepMerged);
+    }
+    txn_id_changes_.clear();
+  }
+
+  // After a rollback: takes back the id changes of the transaction.
+  void IdChangesRolledBack() {
+    for (auto it = txn_id_changes_.rbegin(); it != txn_id_changes_.rend(); ++it) {
+      if (it->added) {
+        recent_ids_[it->table].Remove(it->entry);
+      } else {
+        (void)recent_ids_[it->table].Add(it->entry);
+      }
+    }
+    txn_id_changes_.clear();
+    for (int64_t& h : txn_highest_row_) h = 0;
+  }
+
+  // Merges every listed id into the id indexes, a transaction per slice,
+  // while no write is waiting (an idle store holds no ids in memory).
+  absl::Status MergeAllIds() {
+    for (int t = 0; t < kIdTables; ++t) {
+      if (recent_ids_[t].merging() || recent_ids_[t].unmerged() == 0) continue;
+      merge_slice_rows_[t] = kIdleMergeSliceRows;
+      recent_ids_[t].BeginMerge();
+    }
+    while (true) {
+      bool any = false;
+      for (const auto& r : recent_ids_) any = any || r.merging();
+      if (!any) return absl::OkStatus();
+      {
+        std::lock_guard lock(mu_);
+        if (!queue_.empty() || closed_) return absl::OkStatus();
+      }
+      std::array<std::optional<sqlite::RecentIds::Slice>, kIdTables> slices;
+      ASSIGN_OR_RETURN(auto txn, sqlite::Transaction::Begin(*writer_db_, true));
+      RETURN_IF_ERROR(StoreMergeSlices(*writer_db_, &slices));
+      RETURN_IF_ERROR(txn->Commit());
+      IdChangesCommitted(slices);
+    }
+  }
+
+  // Lists the rows past each id index's mark (rows of a merge that had not
+  // completed, or never began, when the store last closed).
+  absl::Status LoadRecentIds(Db& db) {
+    ASSIGN_OR_RETURN(auto txn, sqlite::Transaction::Begin(db, true));
+    for (int t = 0; t < kIdTables; ++t) {
+      const std::string table = kIdTableRows[t];
+      ASSIGN_OR_RETURN(Stmt * mark,
+                       db.Prepare("SELECT indexed_through FROM id_index_marks WHERE tbl = ?"));
+      mark->Bind(1, table);
+      ASSIGN_OR_RETURN(bool has_mark, mark->Step());
+      const int64_t through = has_mark ? mark->Int(0) : 0;
+      mark->Reset();
+      ASSIGN_OR_RETURN(Stmt * rows, db.Prepare("SELECT project, id_hash, rowid FROM " + table +
+                                               " WHERE rowid > ? ORDER BY rowid"));
+      rows->Bind(1, through);
+      highest_row_[t] = through;
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, rows->Step());
+        if (!row) break;
+        RETURN_IF_ERROR(
+            IndexNewRow(db, static_cast<IdTable>(t), rows->Int(0), rows->Int(1), rows->Int(2)));
+      }
+      rows->Reset();
+      ASSIGN_OR_RETURN(Stmt * max, db.Prepare("SELECT COALESCE(MAX(rowid), 0) FROM " + table));
+      ASSIGN_OR_RETURN(bool has_max, max->Step());
+      if (has_max) txn_highest_row_[t] = std::max(txn_highest_row_[t], max->Int(0));
+      max->Reset();
+    }
+    RETURN_IF_ERROR(txn->Commit());
+    std::array<std::optional<sqlite::RecentIds::Slice>, kIdTables> none;
+    IdChangesCommitted(none);
+    return absl::OkStatus();
+  }
+
+  // loupe_recent_row(table, project, id_hash): the row listed in the store's
+  // RecentIds of `table` for (project, id_hash), or NULL.
+  static void RecentRowSql(sqlite3_context* ctx, int, sqlite3_value** argv) {
+    auto* recent = static_cast<const sqlite::RecentIds*>(sqlite3_user_data(ctx));
+    const int t = sqlite3_value_int(argv[0]);
+    if (t < 0 || t >= kIdTables) {
+      sqlite3_result_error(ctx, "loupe_recent_row: unknown table", -1);
+      return;
+    }
+    auto row = recent[t].Find(sqlite3_value_int64(argv[1]), sqlite3_value_int64(argv[2]));
+    if (row) {
+      sqlite3_result_int64(ctx, *row);
+    } else {
+      sqlite3_result_null(ctx);
+    }
+  }
+
+  absl::Status RegisterRecentRow(Db& db) {
+    if (int rc = sqlite3_create_function_v2(db.raw(), "loupe_recent_row", 3, SQLITE_UTF8,
+                                            recent_ids_.data(), &RecentRowSql, nullptr, nullptr,
+                                            nullptr);
+        rc != SQLITE_OK) {
+      return sqlite::SqliteError(db.raw(), rc, "register loupe_recent_row");
+    }
+    return absl::OkStatus();
   }
 
   absl::Status PutState(Db& db, const std::string& state_table, int64_t rowid,
@@ -2308,7 +2570,10 @@ class SqliteEventStore final : public EventStore {
     RETURN_IF_ERROR(ApplyRollups(db, rollups));
     RETURN_IF_ERROR(ApplyLatencies(db, latencies));
     RETURN_IF_ERROR(ApplyUsers(db, users));
+    std::array<std::optional<sqlite::RecentIds::Slice>, kIdTables> slices;
+    RETURN_IF_ERROR(StoreMergeSlices(db, &slices));
     RETURN_IF_ERROR(txn->Commit());
+    IdChangesCommitted(slices);
     // Publish project keys only now that their rows are durable.
     std::lock_guard lock(keys_mu_);
     for (const auto& id : added_keys) project_keys_[id] = pending_keys_[id];
@@ -2330,13 +2595,18 @@ class SqliteEventStore final : public EventStore {
                                       int64_t now, TraceRows* rows) {
     auto it = rows->find({project, trace_id});
     if (it != rows->end()) return it->second;
-    ASSIGN_OR_RETURN(Stmt * find, db.Prepare("SELECT rowid FROM traces INDEXED BY traces_by_id "
-                                             "WHERE project = ? AND id_hash = ? AND id = ?"));
-    find->Bind(1, project).Bind(2, IdHash64(trace_id)).Bind(3, trace_id);
-    ASSIGN_OR_RETURN(bool row, find->Step());
+    ASSIGN_OR_RETURN(auto candidates, RowsById(db, kTraceIds, project, IdHash64(trace_id)));
+    ASSIGN_OR_RETURN(Stmt * find, db.Prepare("SELECT 1 FROM traces WHERE rowid = ? AND id = ?"));
     std::optional<int64_t> rowid;
-    if (row) rowid = find->Int(0);
-    find->Reset();
+    for (int64_t candidate : candidates) {
+      find->Bind(1, candidate).Bind(2, trace_id);
+      ASSIGN_OR_RETURN(bool row, find->Step());
+      find->Reset();
+      if (row) {
+        rowid = candidate;
+        break;
+      }
+    }
     if (!rowid) {
       ASSIGN_OR_RETURN(Stmt * ins, db.Prepare("INSERT INTO traces(project, id, id_hash, present, "
                                               "created_at, updated_at) VALUES (?,?,?,0,?,?)"));
@@ -2344,6 +2614,7 @@ class SqliteEventStore final : public EventStore {
       RETURN_IF_ERROR(ins->Run());
       ins->Reset();
       rowid = db.LastInsertRowId();
+      RETURN_IF_ERROR(IndexNewRow(db, kTraceIds, project, IdHash64(trace_id), *rowid));
     }
     rows->emplace(std::make_pair(project, trace_id), *rowid);
     return *rowid;
@@ -2451,6 +2722,7 @@ class SqliteEventStore final : public EventStore {
       RETURN_IF_ERROR(st->Run());
       st->Reset();
       rowid = db.LastInsertRowId();
+      RETURN_IF_ERROR(IndexNewRow(db, kTraceIds, project, IdHash64(id), rowid));
     }
     rows->emplace(std::make_pair(project, id), rowid);
     RETURN_IF_ERROR(PutState(db, "trace_state", rowid, blob));
@@ -2592,6 +2864,7 @@ class SqliteEventStore final : public EventStore {
       RETURN_IF_ERROR(st->Run());
       st->Reset();
       rowid = db.LastInsertRowId();
+      RETURN_IF_ERROR(IndexNewRow(db, kObservationIds, project, IdHash64(id), rowid));
     }
     return PutState(db, "observation_state", rowid, blob);
   }
@@ -2718,6 +2991,7 @@ class SqliteEventStore final : public EventStore {
       RETURN_IF_ERROR(st->Run());
       st->Reset();
       rowid = db.LastInsertRowId();
+      RETURN_IF_ERROR(IndexNewRow(db, kScoreIds, project, IdHash64(id), rowid));
     }
     return PutState(db, "score_state", rowid, blob);
   }
@@ -2730,6 +3004,25 @@ class SqliteEventStore final : public EventStore {
 
   // Owned by the writer thread after Init().
   std::unique_ptr<Db> writer_db_;
+  // Id merging (recent_ids.h): the rowid above which a new row may be listed
+  // (the highest committed), the highest inserted by the open transaction,
+  // its changes to recent_ids_ (taken back if it rolls back), and each
+  // running merge's rows per commit.
+  struct IdChange {
+    int table;
+    sqlite::RecentIds::Entry entry;
+    bool added;
+  };
+  std::array<int64_t, kIdTables> highest_row_{};
+  std::array<int64_t, kIdTables> txn_highest_row_{};
+  std::vector<IdChange> txn_id_changes_;
+  std::array<size_t, kIdTables> merge_slice_rows_{};
+  static constexpr size_t kMinMergeRows = 16384;
+  static constexpr size_t kMinMergeSliceRows = 2048;
+  static constexpr size_t kIdleMergeSliceRows = 65536;
+  // How long merged rows stay findable in memory at least: longer than any
+  // reader's statement that started before their merge committed.
+  static constexpr std::chrono::seconds kKeepMerged{15};
   int wal_pages_at_last_signal_ = 0;  // OnWalCommit's
 
   // The checkpointer's connection and thread; the flags under checkpoint_mu_.
@@ -2743,6 +3036,8 @@ class SqliteEventStore final : public EventStore {
   std::thread writer_;
 
   ReaderPool readers_;
+  // Shared by the writer and the readers (loupe_recent_row()).
+  std::array<sqlite::RecentIds, kIdTables> recent_ids_;
 
   // Protected by mu_: the write queue.
   std::mutex mu_;

@@ -286,9 +286,16 @@ TEST_F(EventStoreMetricsTest, UserTotalsWithoutTheUserFilterKeepTracesWithoutOne
   EXPECT_EQ(total, 40);
 }
 
-// Takes a store back from schema 6 to schema 5 (observations and scores
-// indexed by a hash of their trace id).
+// Takes a store back from schema 7 to schema 6 (id indexes as SQLite
+// indexes), then to schema 5 (observations and scores indexed by a hash of
+// their trace id).
 constexpr const char* kUndoMigration6 =
+    "DROP TABLE trace_ids; DROP TABLE observation_ids; DROP TABLE score_ids; "
+    "DROP TABLE id_index_marks; "
+    "CREATE INDEX traces_by_id ON traces(project, id_hash); "
+    "CREATE INDEX observations_by_id ON observations(project, id_hash); "
+    "CREATE INDEX scores_by_id ON scores(project, id_hash); "
+    "DELETE FROM schema_version WHERE component = 'events' AND version = 7; "
     "DROP INDEX observations_by_trace; DROP INDEX scores_by_trace; "
     "ALTER TABLE observations DROP COLUMN trace_row; "
     "ALTER TABLE scores DROP COLUMN trace_row; "
