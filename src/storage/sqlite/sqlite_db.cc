@@ -3,6 +3,18 @@
 #include "common/log.h"
 
 namespace loupe::sqlite {
+namespace {
+
+// SQLite counts every allocation under one process-wide mutex unless told
+// otherwise; with a writer and many request threads on their own connections
+// that mutex was contended (threads blocked in sqlite3Malloc and
+// sqlite3_free under load). Nothing here reads those counts. It can only be
+// set before SQLite initializes, hence at program start, before any
+// connection or VFS exists.
+[[maybe_unused]] const bool kAllocationCountsOff =
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+
+}  // namespace
 
 absl::Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
