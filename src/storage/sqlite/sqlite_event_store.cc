@@ -154,8 +154,14 @@ struct RollupDelta {
 // The event tables whose rows are found by id, in the order of their
 // RecentIds in the store, and their id index tables (schema migration 7).
 enum IdTable : int { kTraceIds = 0, kObservationIds = 1, kScoreIds = 2 };
+// An entity's kind is its table's index (the writer converts one to the other).
+static_assert(static_cast<int>(EntityKind::kTrace) == kTraceIds &&
+              static_cast<int>(EntityKind::kObservation) == kObservationIds &&
+              static_cast<int>(EntityKind::kScore) == kScoreIds);
 constexpr int kIdTables = 3;
 constexpr const char* kIdTableRows[kIdTables] = {"traces", "observations", "scores"};
+constexpr const char* kIdTableState[kIdTables] = {"trace_state", "observation_state",
+                                                  "score_state"};
 constexpr const char* kIdTableIndex[kIdTables] = {"trace_ids", "observation_ids", "score_ids"};
 
 // The rows of a table whose (project, id hash) is (?, ?), for
@@ -174,11 +180,14 @@ int BindIdRows(Stmt& st, int i, int64_t project, int64_t id_hash) {
   return i + 4;
 }
 
-// The row of a trace by (project, id), for "trace_row = " + kTraceRowOf; bound
+// The row of a trace by (project, id), for "trace_row = " + TraceRowOf(); bound
 // by BindTraceRowOf.
-constexpr const char* kTraceRowOf =
-    "(SELECT tr.rowid FROM traces tr WHERE tr.rowid IN (SELECT row FROM trace_ids WHERE "
-    "project = ? AND id_hash = ? UNION ALL SELECT loupe_recent_row(0, ?, ?)) AND tr.id = ?)";
+const std::string& TraceRowOf() {
+  static const std::string* const sql =
+      new std::string(std::string("(SELECT tr.rowid FROM traces tr WHERE tr.rowid IN ") +
+                      kIdRows[kTraceIds] + " AND tr.id = ?)");
+  return *sql;
+}
 void BindTraceRowOf(Stmt& st, int& i, const std::string& trace_id, int64_t project) {
   i = BindIdRows(st, i, project, IdHash64(trace_id));
   st.Bind(i++, trace_id);
@@ -838,10 +847,10 @@ class SqliteEventStore final : public EventStore {
           t->Reset();
           RETURN_IF_ERROR(DeleteRow(db, kTraceIds, r));
         }
-        for (const char* table : {"observation", "score"}) {
-          std::string t = table;
-          std::string sel =
-              "SELECT rowid FROM " + t + "s INDEXED BY " + t + "s_by_trace WHERE trace_row = ?";
+        for (IdTable t : {kObservationIds, kScoreIds}) {
+          const std::string table = kIdTableRows[t];
+          std::string sel = "SELECT rowid FROM " + table + " INDEXED BY " + table +
+                            "_by_trace WHERE trace_row = ?";
           ASSIGN_OR_RETURN(Stmt * rows, db.Prepare(sel));
           std::vector<int64_t> victims;
           for (int64_t trace_row : rowids) {
@@ -854,7 +863,7 @@ class SqliteEventStore final : public EventStore {
             rows->Reset();
           }
           for (int64_t r : victims) {
-            if (t == "observation") {
+            if (t == kObservationIds) {
               // Take the observation's share out of the hourly rollups.
               ASSIGN_OR_RETURN(
                   Stmt * o, db.Prepare("SELECT start_time, environment, type, COALESCE(model, ''), "
@@ -875,7 +884,7 @@ class SqliteEventStore final : public EventStore {
               }
               o->Reset();
             }
-            RETURN_IF_ERROR(DeleteRow(db, t == "observation" ? kObservationIds : kScoreIds, r));
+            RETURN_IF_ERROR(DeleteRow(db, t, r));
           }
         }
         RETURN_IF_ERROR(ApplyRollups(db, rollups));
@@ -917,7 +926,7 @@ class SqliteEventStore final : public EventStore {
     add_eq("parent_id", q.parent_observation_id);
     add_eq("version", q.version);
     if (q.trace_id) {
-      where += std::string(" AND o.trace_row = ") + kTraceRowOf;
+      where += " AND o.trace_row = " + TraceRowOf();
       binds.push_back(
           [v = *q.trace_id, p = *project](Stmt& s, int& i) { BindTraceRowOf(s, i, v, p); });
     }
@@ -973,7 +982,7 @@ class SqliteEventStore final : public EventStore {
     ASSIGN_OR_RETURN(
         Stmt * st, lease.db().Prepare(
                        Indexed(kObservationSelect, "observations o", "observations_by_trace") +
-                       " WHERE o.trace_row = " + kTraceRowOf + " ORDER BY o.start_time, o.rowid"));
+                       " WHERE o.trace_row = " + TraceRowOf() + " ORDER BY o.start_time, o.rowid"));
     int i = 1;
     BindTraceRowOf(*st, i, trace_id, *project);
     while (true) {
@@ -1003,7 +1012,7 @@ class SqliteEventStore final : public EventStore {
             "o.prompt_version, o.created_at, o.updated_at, CASE WHEN o.level IN ('WARNING', "
             "'ERROR') THEN (SELECT s.state FROM observation_state s WHERE s.rowid = o.rowid) END "
             "FROM observations o INDEXED BY observations_by_trace WHERE o.trace_row = " +
-            std::string(kTraceRowOf) + " ORDER BY o.start_time, o.rowid"));
+            TraceRowOf() + " ORDER BY o.start_time, o.rowid"));
     int bound = 1;
     BindTraceRowOf(*st, bound, trace_id, *project);
     while (true) {
@@ -1055,7 +1064,7 @@ class SqliteEventStore final : public EventStore {
     ASSIGN_OR_RETURN(Stmt * st, lease.db().Prepare(
                                     "SELECT id FROM observations INDEXED BY observations_by_trace "
                                     "WHERE trace_row = " +
-                                    std::string(kTraceRowOf) + " ORDER BY start_time, rowid"));
+                                    TraceRowOf() + " ORDER BY start_time, rowid"));
     int i = 1;
     BindTraceRowOf(*st, i, trace_id, *project);
     while (true) {
@@ -1097,7 +1106,7 @@ class SqliteEventStore final : public EventStore {
     add_eq("queue_id", q.queue_id);
     add_eq("data_type", q.data_type);
     if (q.trace_id) {
-      where += std::string(" AND s.trace_row = ") + kTraceRowOf;
+      where += " AND s.trace_row = " + TraceRowOf();
       binds.push_back(
           [v = *q.trace_id, p = *project](Stmt& s, int& i) { BindTraceRowOf(s, i, v, p); });
     }
@@ -1164,7 +1173,7 @@ class SqliteEventStore final : public EventStore {
     auto lease = readers_.Acquire();
     ASSIGN_OR_RETURN(Stmt * st,
                      lease.db().Prepare(Indexed(kScoreSelect, "scores s", "scores_by_trace") +
-                                        " WHERE s.trace_row = " + kTraceRowOf +
+                                        " WHERE s.trace_row = " + TraceRowOf() +
                                         " ORDER BY s.timestamp, s.rowid"));
     int i = 1;
     BindTraceRowOf(*st, i, trace_id, *project);
@@ -1985,12 +1994,8 @@ class SqliteEventStore final : public EventStore {
     if (project) lease.emplace(readers_.Acquire());
     for (PreparedEntity& p : req.prepared) {
       if (lease) {
-        static const char* kTables[][2] = {{"traces", "trace_state"},
-                                           {"observations", "observation_state"},
-                                           {"scores", "score_state"}};
-        const auto& t = kTables[static_cast<int>(p.kind)];
-        auto stored = LoadEntity(lease->db(), t[0], t[1], *project, p.id, true, arena,
-                                 /*recent_only=*/true);
+        auto stored = LoadEntity(lease->db(), static_cast<IdTable>(p.kind), *project, p.id, true,
+                                 arena, /*recent_only=*/true);
         if (!stored.ok()) {
           p.base = PreparedEntity::Base{-1, -1, false};  // never matches: the writer merges
         } else if (*stored) {
@@ -2175,22 +2180,18 @@ class SqliteEventStore final : public EventStore {
            p->base->has_state == head->has_state;
   }
 
-  // Finds the row of an entity by id in `table` ("traces", "observations",
-  // "scores") and loads its merge state.
+  // Finds the row of an entity by id in table `t` and loads its merge state.
   // With `with_state` false only the row's identity and revision are read.
-  absl::StatusOr<std::optional<Loaded>> LoadEntity(Db& db, const std::string& table,
-                                                   const std::string& state_table, int64_t project,
+  absl::StatusOr<std::optional<Loaded>> LoadEntity(Db& db, IdTable t, int64_t project,
                                                    const std::string& id, bool with_state = true,
                                                    json::storage_ptr sp = {},
                                                    bool recent_only = false) {
-    const IdTable t = table == "traces"         ? kTraceIds
-                      : table == "observations" ? kObservationIds
-                                                : kScoreIds;
     ASSIGN_OR_RETURN(auto rows, RowsById(db, t, project, IdHash64(id), recent_only));
-    ASSIGN_OR_RETURN(Stmt * st, db.Prepare("SELECT e.rowid, e.id, " +
-                                           std::string(with_state ? "s.state" : "s.rowid") +
-                                           ", e.rev FROM " + table + " e LEFT JOIN " + state_table +
-                                           " s ON s.rowid = e.rowid WHERE e.rowid = ?"));
+    ASSIGN_OR_RETURN(
+        Stmt * st,
+        db.Prepare("SELECT e.rowid, e.id, " + std::string(with_state ? "s.state" : "s.rowid") +
+                   ", e.rev FROM " + kIdTableRows[t] + " e LEFT JOIN " + kIdTableState[t] +
+                   " s ON s.rowid = e.rowid WHERE e.rowid = ?"));
     std::optional<Loaded> out;
     for (int64_t candidate : rows) {
       st->Reset();
@@ -2249,10 +2250,15 @@ class SqliteEventStore final : public EventStore {
       txn_highest_row_[t] = std::max(txn_highest_row_[t], rowid);
       return absl::OkStatus();
     }
+    return InsertIdEntry(db, t, e);
+  }
+
+  // Puts `e` into the id index of table `t` (no-op if it is there).
+  absl::Status InsertIdEntry(Db& db, IdTable t, const sqlite::RecentIds::Entry& e) {
     ASSIGN_OR_RETURN(Stmt * st,
                      db.Prepare(std::string("INSERT OR IGNORE INTO ") + kIdTableIndex[t] +
                                 "(project, id_hash, row) VALUES (?, ?, ?)"));
-    st->Bind(1, project).Bind(2, id_hash).Bind(3, rowid);
+    st->Bind(1, e.project).Bind(2, e.id_hash).Bind(3, e.row);
     RETURN_IF_ERROR(st->Run());
     st->Reset();
     return absl::OkStatus();
@@ -2272,8 +2278,8 @@ class SqliteEventStore final : public EventStore {
       ASSIGN_OR_RETURN(found, del->Step());
     }
     del->Reset();
-    std::string state_table = table.substr(0, table.size() - 1) + "_state";
-    RETURN_IF_ERROR(ExecBind(db, "DELETE FROM " + state_table + " WHERE rowid = ?", rowid));
+    RETURN_IF_ERROR(
+        ExecBind(db, std::string("DELETE FROM ") + kIdTableState[t] + " WHERE rowid = ?", rowid));
     if (!e) return absl::OkStatus();
     ASSIGN_OR_RETURN(Stmt * ids, db.Prepare(std::string("DELETE FROM ") + kIdTableIndex[t] +
                                             " WHERE project = ? AND id_hash = ? AND row = ?"));
@@ -2288,19 +2294,14 @@ class SqliteEventStore final : public EventStore {
   }
 
   // Stores the next slice of each table's running id merge in the current
-  // transaction; `slices` receives them for MergeSlicesCommitted().
+  // transaction; `slices` receives them for IdChangesCommitted().
   absl::Status StoreMergeSlices(
       Db& db, std::array<std::optional<sqlite::RecentIds::Slice>, kIdTables>* slices) {
     for (int t = 0; t < kIdTables; ++t) {
       if (!recent_ids_[t].merging()) continue;
       sqlite::RecentIds::Slice slice = recent_ids_[t].NextSlice(merge_slice_rows_[t]);
-      ASSIGN_OR_RETURN(Stmt * ins,
-                       db.Prepare(std::string("INSERT OR IGNORE INTO ") + kIdTableIndex[t] +
-                                  "(project, id_hash, row) VALUES (?, ?, ?)"));
       for (const auto& e : slice.entries) {
-        ins->Bind(1, e.project).Bind(2, e.id_hash).Bind(3, e.row);
-        RETURN_IF_ERROR(ins->Run());
-        ins->Reset();
+        RETURN_IF_ERROR(InsertIdEntry(db, static_cast<IdTable>(t), e));
       }
       if (slice.completes) {
         ASSIGN_OR_RETURN(Stmt * mark, db.Prepare("UPDATE id_index_marks SET indexed_through = "
@@ -2624,7 +2625,7 @@ class SqliteEventStore final : public EventStore {
                           const std::string& id, GroupEntity& g, int64_t now, TraceRows* rows,
                           std::map<RollupKey, RollupDelta>* rollups, LatencyDeltas* latencies,
                           UserDeltas* users) {
-    ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, "traces", "trace_state", project, id, false));
+    ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, kTraceIds, project, id, false));
     bool was_present = loaded && loaded->has_state;
     std::optional<TraceRecord> before;
     TraceRecord t;
@@ -2635,7 +2636,7 @@ class SqliteEventStore final : public EventStore {
       if (g.prepared->before) before = std::move(std::get<TraceRecord>(*g.prepared->before));
     } else {
       if (loaded) {
-        ASSIGN_OR_RETURN(loaded, LoadEntity(db, "traces", "trace_state", project, id));
+        ASSIGN_OR_RETURN(loaded, LoadEntity(db, kTraceIds, project, id));
       }
       EntityState state = loaded ? std::move(loaded->state) : EntityState();
       if (was_present) before = MaterializeTrace(project_id, id, state, Payloads::kSkip);
@@ -2742,8 +2743,7 @@ class SqliteEventStore final : public EventStore {
                                 std::map<std::pair<int64_t, std::string>, TraceDelta>* traces,
                                 std::map<RollupKey, RollupDelta>* rollups,
                                 LatencyDeltas* latencies) {
-    ASSIGN_OR_RETURN(auto loaded,
-                     LoadEntity(db, "observations", "observation_state", project, id, false));
+    ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, kObservationIds, project, id, false));
     std::optional<ObservationRecord> before;
     ObservationRecord o;
     std::string blob;
@@ -2753,7 +2753,7 @@ class SqliteEventStore final : public EventStore {
       if (g.prepared->before) before = std::move(std::get<ObservationRecord>(*g.prepared->before));
     } else {
       if (loaded) {
-        ASSIGN_OR_RETURN(loaded, LoadEntity(db, "observations", "observation_state", project, id));
+        ASSIGN_OR_RETURN(loaded, LoadEntity(db, kObservationIds, project, id));
       }
       EntityState state = loaded ? std::move(loaded->state) : EntityState();
       if (loaded) {
@@ -2916,7 +2916,7 @@ class SqliteEventStore final : public EventStore {
   absl::Status WriteScore(Db& db, int64_t project, const std::string& project_id,
                           const std::string& id, GroupEntity& g, int64_t now,
                           TraceRows* trace_rows) {
-    ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, "scores", "score_state", project, id, false));
+    ASSIGN_OR_RETURN(auto loaded, LoadEntity(db, kScoreIds, project, id, false));
     ScoreRecord s;
     std::string blob;
     if (StillCurrent(g.prepared, loaded)) {
@@ -2924,7 +2924,7 @@ class SqliteEventStore final : public EventStore {
       blob = std::move(g.prepared->blob);
     } else {
       if (loaded) {
-        ASSIGN_OR_RETURN(loaded, LoadEntity(db, "scores", "score_state", project, id));
+        ASSIGN_OR_RETURN(loaded, LoadEntity(db, kScoreIds, project, id));
       }
       EntityState state = loaded ? std::move(loaded->state) : EntityState();
       SortEvents(g.events);
