@@ -10,7 +10,7 @@ PACKAGES=(
   libsqlite3-dev                           # embedded storage
   libre2-dev                               # model price regex matching
   libvalijson-dev                          # JSON Schema checks of dataset items
-  libzstd-dev zlib1g-dev                   # payload compression, gzip bodies
+  libzstd-dev liblz4-dev zlib1g-dev        # payload and state compression, gzip bodies
   libssl-dev                               # SHA-256, CSPRNG, HMAC (SigV4)
   libcurl4-openssl-dev                     # S3 client (LANGFUSE_S3_*)
   libpq-dev                                # PostgreSQL client (DATABASE_URL)

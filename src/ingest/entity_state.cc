@@ -112,16 +112,18 @@ bool Truthy(const json::value& v) {
 }
 
 // Applies the kFirst/kLast/kLastTruthy rule to one slot in `container`.
-void ApplyScalar(json::object& container, std::string_view name, const json::value& value,
+// Returns whether the slot now holds `value`.
+bool ApplyScalar(json::object& container, std::string_view name, const json::value& value,
                  const OrderKey& key, const OrderKey& base, Rule rule) {
   json::value* existing = container.if_contains(name);
   if (!existing || !existing->is_array()) {
     container[name] = MakeSlot(value, key, base, container.storage());
-    return;
+    return true;
   }
   OrderKey old = KeyOf(existing->as_array(), base);
   bool replace = rule == Rule::kFirst ? key < old : key >= old;
   if (replace) *existing = MakeSlot(value, key, base, container.storage());
+  return replace;
 }
 
 // Deep merge (lodash `merge` semantics, made order-independent): a node holds
@@ -219,6 +221,18 @@ absl::StatusOr<EntityState> EntityState::Parse(std::string_view serialized,
   if (json::value* d = o.if_contains("d"); d && d->is_object()) {
     state.derived_ = std::move(d->as_object());
   }
+  if (const json::value* h = o.if_contains("h")) {
+    const json::object* held = h->if_object();
+    if (!held) return absl::DataLossError("corrupt entity state");
+    for (const auto& kv : *held) {
+      const json::array* slot = nullptr;
+      if (const json::value* f = state.fields_.if_contains(kv.key())) slot = f->if_array();
+      if (!IsPayloadField(kv.key()) || !kv.value().is_int64() || !slot || !IsSlot(*slot)) {
+        return absl::DataLossError("corrupt entity state");
+      }
+      state.held_.emplace(std::string(kv.key()), static_cast<int>(kv.value().as_int64()));
+    }
+  }
   if (const json::value* k = o.if_contains("k")) {
     const json::array* a = k->if_array();
     if (!a || a->size() != 3 || !(*a)[0].is_int64() || !(*a)[1].is_int64() || !(*a)[2].is_int64()) {
@@ -246,8 +260,31 @@ std::string EntityState::Serialize() const {
     out += ",\"d\":";
     out += json::serialize(derived_);
   }
+  if (!held_.empty()) {
+    json::object held;
+    for (const auto& [field, frame] : held_) held[field] = frame;
+    out += ",\"h\":";
+    out += json::serialize(held);
+  }
   out += '}';
   return out;
+}
+
+bool EntityState::Hold(std::string_view field, int frame) {
+  json::value* v = fields_.if_contains(field);
+  if (!IsPayloadField(field) || !v || !v->is_array() || !IsSlot(v->as_array())) return false;
+  v->as_array()[0] = nullptr;
+  held_.insert_or_assign(std::string(field), frame);
+  return true;
+}
+
+void EntityState::Resolve(std::string_view field, const json::value& value) {
+  auto it = held_.find(field);
+  if (it == held_.end()) return;
+  held_.erase(it);
+  if (json::value* v = fields_.if_contains(field); v && v->is_array() && IsSlot(v->as_array())) {
+    v->as_array()[0] = value;
+  }
 }
 
 void EntityState::Apply(const IngestEvent& event) {
@@ -312,7 +349,9 @@ void EntityState::Apply(const IngestEvent& event) {
         return;
       case Rule::kLastTruthy:
         if (!Truthy(value)) return;
-        ApplyScalar(fields_, name, value, key, base, Rule::kLast);
+        if (ApplyScalar(fields_, name, value, key, base, Rule::kLast) && !held_.empty()) {
+          if (auto it = held_.find(name); it != held_.end()) held_.erase(it);
+        }
         return;
       case Rule::kPerKey: {
         if (!value.is_object() || value.as_object().empty()) return;

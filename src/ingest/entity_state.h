@@ -18,6 +18,7 @@
 // Thread-compatible value type.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -63,9 +64,27 @@ class EntityState {
   boost::json::object& derived() { return derived_; }
   const boost::json::object& derived() const { return derived_; }
 
+  // Held fields: a field whose value a store keeps outside the state (in its
+  // own compressed frame), so that merging later events does not decode and
+  // re-encode it. The field's slot keeps its order key, so merges decide as
+  // before; its value reads as null until Resolve() puts it back. A held
+  // field that a later event overwrites stops being held.
+  // Only the payload fields (input, output) may be held.
+  static bool IsPayloadField(std::string_view field) {
+    return field == "input" || field == "output";
+  }
+  // field -> the store's frame number
+  const std::map<std::string, int, std::less<>>& held() const { return held_; }
+  // Moves the field's value out of the state (the caller stored it in
+  // `frame`); false if the field is unset.
+  bool Hold(std::string_view field, int frame);
+  // Puts a held field's value back.
+  void Resolve(std::string_view field, const boost::json::value& value);
+
  private:
   boost::json::object fields_;
   boost::json::object derived_;
+  std::map<std::string, int, std::less<>> held_;
   // The key slots omit when it is theirs; see Apply().
   OrderKey base_key_{0, 0, 0};
   bool has_base_key_ = false;

@@ -46,9 +46,9 @@ absl::Status ApplyMigrations(Db& db, std::string_view component,
 //  - Rows are keyed by an append-ordered INTEGER rowid; lookups by id go
 //    through a (project, 64-bit id hash) index, which is far cheaper to keep
 //    up to date than a B-tree over random UUID text.
-//  - The merge state (with input/output payloads, zstd-compressed) lives in
-//    *_state tables keyed by the same rowid, so filters, sorts and counts scan
-//    only the narrow columns.
+//  - The merge state (with input/output payloads, zstd-compressed in frames
+//    of their own) lives in *_state tables keyed by the same rowid, so
+//    filters, sorts and counts scan only the narrow columns.
 //  - Per-trace aggregates (observation count, cost, time span) are kept on
 //    the trace row; `present` = 0 marks a trace known only from its
 //    observations (no trace-create yet), which lists do not show.
