@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include "absl/container/flat_hash_map.h"
 #include "common/hash.h"
 #include "common/json_parse.h"
 #include "common/log.h"
@@ -176,11 +177,33 @@ absl::Status SplitStateBlob(std::string_view blob, std::string_view* head,
   return absl::OkStatus();
 }
 
+// Payload frames compressed while preparing one request, by their text. A
+// trace made from an OpenTelemetry root span carries that span's input and
+// output: the span's frame is then the trace's, compressed once. Only the
+// traces' frames are remembered (a request's traces are few beside its
+// spans), and a frame is reused only for exactly the same text.
+class FrameCache {
+ public:
+  enum Use { kRemember, kLookUp };
+
+  const std::string* Find(const std::string& text) const {
+    auto it = frames_.find(text);
+    return it == frames_.end() ? nullptr : &it->second;
+  }
+  void Remember(std::string text, const std::string& frame) {
+    frames_.emplace(std::move(text), frame);
+  }
+
+ private:
+  absl::flat_hash_map<std::string, std::string> frames_;
+};
+
 // Encodes `state` for storage, holding its payload fields apart. Fields it
 // already holds refer to `old_frames` (the frames of the blob it was read
 // from), which are carried over as they are. Updates the state's held
 // fields to the new blob's frame numbers.
-std::string EncodeState(EntityState& state, const std::vector<std::string>& old_frames) {
+std::string EncodeState(EntityState& state, const std::vector<std::string>& old_frames,
+                        FrameCache* cache = nullptr, FrameCache::Use use = FrameCache::kLookUp) {
   std::vector<std::string_view> frames;
   std::string fresh_frame;
   std::map<int, int> renumbered;  // old frame -> new frame
@@ -191,17 +214,33 @@ std::string EncodeState(EntityState& state, const std::vector<std::string>& old_
     if (added) frames.push_back(old_frames[old]);
     state.Hold(field, it->second);
   }
-  json::object fresh;
+  // The payloads not held yet, as the JSON object a frame holds.
+  std::string text = "{";
+  std::vector<const char*> fresh;
   for (const char* field : {"input", "output"}) {
     if (state.held().count(field)) continue;
     const json::value* v = state.Get(field);
-    if (v && !v->is_null()) fresh[field] = *v;
+    if (!v || v->is_null()) continue;
+    if (!fresh.empty()) text += ',';
+    text += '"';
+    text += field;
+    text += "\":";
+    text += json::serialize(*v);
+    fresh.push_back(field);
   }
-  if (!fresh.empty()) {
-    std::string text = json::serialize(fresh);
-    if (text.size() >= kFrameAbove) fresh_frame = Compress(text);
+  text += '}';
+  if (!fresh.empty() && text.size() >= kFrameAbove) {
+    const std::string* cached = cache ? cache->Find(text) : nullptr;
+    if (cached) {
+      fresh_frame = *cached;
+    } else {
+      fresh_frame = Compress(text);
+      if (cache && use == FrameCache::kRemember && !fresh_frame.empty()) {
+        cache->Remember(std::move(text), fresh_frame);
+      }
+    }
     if (!fresh_frame.empty()) {
-      for (const auto& kv : fresh) state.Hold(kv.key(), static_cast<int>(frames.size()));
+      for (const char* field : fresh) state.Hold(field, static_cast<int>(frames.size()));
       frames.push_back(fresh_frame);
     }
   }
@@ -2158,7 +2197,10 @@ class SqliteEventStore final : public EventStore {
     std::optional<ReaderPool::Lease> lease;
     std::optional<int64_t> project = ProjectKeyIfKnown(req.project_id);
     if (project) lease.emplace(readers_.Acquire());
-    for (PreparedEntity& p : req.prepared) {
+    // Traces first: the payload frames they compress are offered to the
+    // observations after them (see FrameCache).
+    FrameCache trace_frames;
+    auto prepare = [&](PreparedEntity& p) {
       if (lease) {
         auto stored = LoadEntity(lease->db(), static_cast<IdTable>(p.kind), *project, p.id, true,
                                  arena, /*recent_only=*/true);
@@ -2197,7 +2239,17 @@ class SqliteEventStore final : public EventStore {
           p.record = MaterializeScore(req.project_id, p.id, p.state);
           break;
       }
-      p.blob = EncodeState(p.state, p.frames);
+      if (p.kind == EntityKind::kTrace) {
+        p.blob = EncodeState(p.state, p.frames, &trace_frames, FrameCache::kRemember);
+      } else {
+        p.blob = EncodeState(p.state, p.frames, &trace_frames, FrameCache::kLookUp);
+      }
+    };
+    for (PreparedEntity& p : req.prepared) {
+      if (p.kind == EntityKind::kTrace) prepare(p);
+    }
+    for (PreparedEntity& p : req.prepared) {
+      if (p.kind != EntityKind::kTrace) prepare(p);
     }
   }
 
