@@ -72,6 +72,22 @@ trap cleanup EXIT
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 rss_kb() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Waits until process $1 has used under 2 % of a core for 3 s (its background
+# work after a load, such as merging ids and checkpointing, is done), at most
+# 120 s; prints the seconds waited.
+wait_idle() {
+  local waited=0 before after
+  before=$(cpu_ticks "$1")
+  while ((waited < 120)); do
+    sleep 3
+    waited=$((waited + 3))
+    after=$(cpu_ticks "$1")
+    if ((after - before < 6)); then break; fi
+    before=$after
+  done
+  echo "$waited"
+}
 
 {
   echo "command: bench/run.sh $ARGS"
@@ -120,18 +136,20 @@ log "3/5 load: $OBSERVATIONS observations over $CONNECTIONS connections"
 "$LOADGEN" load --port "$PORT" --connections "$CONNECTIONS" \
   --observations "$OBSERVATIONS" --band "$BAND" --server-pid "$SERVER_PID" \
   --data-dir "$DATA/loupe" --json "$RESULTS/load.json" --timeline "$RESULTS/timeline.csv"
-# Idle: no requests for a while, so any background work (checkpoints) is done.
-sleep 10
+# Idle: no requests, and the background work after the load (merging ids,
+# checkpoints) done.
+IDLE_AFTER_LOAD_S=$(wait_idle "$SERVER_PID")
 RSS_LOAD=$(rss_kb "$SERVER_PID" VmRSS)
+log "idle ${IDLE_AFTER_LOAD_S} s after the load: RSS $((RSS_LOAD / 1024)) MB"
 
 log "4/5 trace list: $LIST_REQUESTS requests per filter"
 "$LOADGEN" list --port "$PORT" --requests "$LIST_REQUESTS" \
   --seconds-per-case "$LIST_SECONDS" --json "$RESULTS/list.json"
-sleep 5
+IDLE_AFTER_LIST_S=$(wait_idle "$SERVER_PID")
 RSS_LIST=$(rss_kb "$SERVER_PID" VmRSS)
 RSS_PEAK=$(rss_kb "$SERVER_PID" VmHWM)
 cat > "$RESULTS/rss.json" << EOF
-{"start_kb": $RSS_START, "after_load_idle_kb": $RSS_LOAD, "after_list_idle_kb": $RSS_LIST, "peak_kb": $RSS_PEAK}
+{"start_kb": $RSS_START, "after_load_idle_kb": $RSS_LOAD, "after_list_idle_kb": $RSS_LIST, "peak_kb": $RSS_PEAK, "idle_after_load_s": $IDLE_AFTER_LOAD_S, "idle_after_list_s": $IDLE_AFTER_LIST_S}
 EOF
 
 # OTLP runs last, on the same server and store (after the batch load and the
