@@ -294,6 +294,21 @@ absl::StatusOr<EntityState> StateFromBlob(std::string_view blob, json::storage_p
   return state;
 }
 
+// Whether the JSON text of a stored state (its own and its payload frames')
+// contains `needle`, ignoring case: a cheap test before parsing it.
+absl::StatusOr<bool> StateTextContains(std::string_view blob, const std::string& needle) {
+  std::string_view head;
+  std::vector<std::string_view> frames;
+  RETURN_IF_ERROR(SplitStateBlob(blob, &head, &frames));
+  ASSIGN_OR_RETURN(std::string text, DecodeText(head));
+  if (strcasestr(text.c_str(), needle.c_str()) != nullptr) return true;
+  for (std::string_view frame : frames) {
+    ASSIGN_OR_RETURN(std::string frame_text, Decompress(frame));
+    if (strcasestr(frame_text.c_str(), needle.c_str()) != nullptr) return true;
+  }
+  return false;
+}
+
 std::string TagsText(const std::vector<std::string>& tags) {
   json::array a;
   for (const auto& t : tags) a.emplace_back(t);
@@ -972,14 +987,19 @@ class SqliteEventStore final : public EventStore {
       state->Bind(1, rowid);
       ASSIGN_OR_RETURN(bool found, state->Step());
       bool match = false;
+      // Most states do not contain the text anywhere: only those that do are
+      // parsed to see whether it is in their input or output.
       if (found) {
-        ASSIGN_OR_RETURN(EntityState parsed, StateFromBlob(state->Blob(0)));
-        for (const char* field : {"input", "output"}) {
-          const json::value* v = parsed.Get(field);
-          if (v && !v->is_null() &&
-              strcasestr(json::serialize(*v).c_str(), needle.c_str()) != nullptr) {
-            match = true;
-            break;
+        ASSIGN_OR_RETURN(bool anywhere, StateTextContains(state->Blob(0), needle));
+        if (anywhere) {
+          ASSIGN_OR_RETURN(EntityState parsed, StateFromBlob(state->Blob(0)));
+          for (const char* field : {"input", "output"}) {
+            const json::value* v = parsed.Get(field);
+            if (v && !v->is_null() &&
+                strcasestr(json::serialize(*v).c_str(), needle.c_str()) != nullptr) {
+              match = true;
+              break;
+            }
           }
         }
       }
@@ -2239,11 +2259,9 @@ class SqliteEventStore final : public EventStore {
           p.record = MaterializeScore(req.project_id, p.id, p.state);
           break;
       }
-      if (p.kind == EntityKind::kTrace) {
-        p.blob = EncodeState(p.state, p.frames, &trace_frames, FrameCache::kRemember);
-      } else {
-        p.blob = EncodeState(p.state, p.frames, &trace_frames, FrameCache::kLookUp);
-      }
+      p.blob =
+          EncodeState(p.state, p.frames, &trace_frames,
+                      p.kind == EntityKind::kTrace ? FrameCache::kRemember : FrameCache::kLookUp);
     };
     for (PreparedEntity& p : req.prepared) {
       if (p.kind == EntityKind::kTrace) prepare(p);
